@@ -1,0 +1,12 @@
+/**
+ * gradlab: tensors with reverse-mode autograd, recurrent layers and the tools to see why deep and
+ * recurrent networks learn or fail. `import * as gl from "gradlab"`.
+ */
+import "./backends/js/index.js";
+
+export * from "./tensor/index.js";
+export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from "./autograd/mode.js";
+export { manualSeed, Generator, defaultGenerator } from "./core/rng.js";
+export { type DType, type TypedArray } from "./core/dtype.js";
+export { GradlabError, ShapeError, DTypeError, AutogradError, IOError } from "./core/errors.js";
+export { setBackend, getBackend, listBackends, setStrictKernels, registerKernel } from "./backend/registry.js";

@@ -1,0 +1,79 @@
+import { allocate } from "../../core/dtype.js";
+import { ShapeError, fmtShape } from "../../core/errors.js";
+import { normDim, numel } from "../../core/shape.js";
+import { kernel } from "../../backend/registry.js";
+import { record } from "../record.js";
+import { Tensor } from "../tensor.js";
+import { requireInt } from "./util.js";
+
+function checkRange(op: string, index: Tensor, size: number, dim: number): void {
+  if (index.numel() === 0) return;
+  const v = index.toArray();
+  for (let i = 0; i < v.length; i++) {
+    const k = v[i];
+    if (k < 0 || k >= size) {
+      throw new ShapeError(`${op}: index ${k} is out of bounds for dim ${dim} with size ${size}`);
+    }
+  }
+}
+
+/** out[i][j] = x[index[i][j]][j] (dim 0), etc.; index has x's rank. Gradient: scatter-add. */
+export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  requireInt("gather", index);
+  const d = normDim("gather", dim, x.ndim);
+  if (index.ndim !== x.ndim) {
+    throw new ShapeError(`gather: index ${fmtShape(index.shape)} must have the same number of dims as the input ${fmtShape(x.shape)}`);
+  }
+  for (let i = 0; i < x.ndim; i++) {
+    if (i !== d && index.shape[i] > x.shape[i]) {
+      throw new ShapeError(`gather: index ${fmtShape(index.shape)} is larger than the input ${fmtShape(x.shape)} in dim ${i}`);
+    }
+  }
+  checkRange("gather", index, x.shape[d] ?? 1, d);
+  const out = new Tensor(allocate(x.dtype, numel(index.shape)), [...index.shape]);
+  kernel("gather")(x, d, index, out.data);
+  record("gather", [out], [x], ([g]) => [scatterAdd(new Tensor(allocate(g.dtype, x.numel()), [...x.shape]), d, index, g)]);
+  return out;
+}
+
+/** A copy of `base` with src added at the positions index gives along dim (autograd-aware). */
+export function scatterAdd(base: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
+  requireInt("scatterAdd", index);
+  const d = normDim("scatterAdd", dim, base.ndim);
+  checkRange("scatterAdd", index, base.shape[d] ?? 1, d);
+  const out = new Tensor(base.toArray(), [...base.shape]);
+  kernel("scatterAdd")(out.data, out.shape, d, index, src);
+  record("scatterAdd", [out], [base, src], ([g]) => [g, src.requiresGrad ? gather(g, d, index) : null]);
+  return out;
+}
+
+/** Rows (slices along dim) of x picked by a 1-d int32 index; gradient: index-add. */
+export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  requireInt("indexSelect", index);
+  if (index.ndim > 1) throw new ShapeError(`indexSelect: index must be 0-d or 1-d, got ${fmtShape(index.shape)}`);
+  const d = normDim("indexSelect", dim, x.ndim);
+  const size = x.ndim === 0 ? 1 : x.shape[d];
+  checkRange("indexSelect", index, size, d);
+  const ids = index.toArray() as Int32Array;
+  const shape = x.ndim === 0 ? [] : [...x.shape];
+  if (x.ndim) shape[d] = ids.length;
+  const out = new Tensor(allocate(x.dtype, numel(shape)), shape);
+  const xv = x.ndim === 0 ? { data: x.data, shape: [1], strides: [1], offset: x.offset } : x;
+  kernel("indexSelect")(xv, d, ids, out.data);
+  record("indexSelect", [out], [x], ([g]) => {
+    const gx = new Tensor(allocate(g.dtype, x.numel()), [...x.shape]);
+    const gv = g.ndim === 0 ? { data: g.data, shape: [1], strides: [1], offset: g.offset } : g;
+    kernel("indexAdd")(gx.data, x.ndim ? x.shape : [1], d, ids, gv);
+    return [gx];
+  });
+  return out;
+}
+
+/** Embedding lookup: rows of weight [V, E] for int32 ids of any shape → [...ids.shape, E]. */
+export function embedding(weight: Tensor, ids: Tensor): Tensor {
+  requireInt("embedding", ids, "input ids");
+  if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be 2-d [num, dim], got ${fmtShape(weight.shape)}`);
+  const flat = new Tensor(ids.toArray(), [ids.numel()]);
+  const rows = indexSelect(weight, 0, flat);
+  return rows.reshape([...ids.shape, weight.shape[1]]);
+}

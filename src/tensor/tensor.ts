@@ -1,0 +1,428 @@
+import { type DType, type TypedArray, allocate, dtypeOf } from "../core/dtype.js";
+import { AutogradError, GradlabError, ShapeError, fmtShape } from "../core/errors.js";
+import { contiguousStrides, numel } from "../core/shape.js";
+import type { Hook, Node } from "../autograd/graph.js";
+import { type BackwardOptions, checkBackwardRoot, runBackward } from "../autograd/engine.js";
+import { isContiguous } from "../backend/view.js";
+import { kernel } from "../backend/registry.js";
+import * as bin from "./primitives/binary.js";
+import * as un from "./primitives/unary.js";
+import * as red from "./primitives/reduce.js";
+import * as mv from "./primitives/movement.js";
+import * as idx from "./primitives/indexing.js";
+import { matmul } from "./primitives/matmul.js";
+import * as act from "./ops/activation.js";
+import * as rd from "./ops/reduction.js";
+import * as sh from "./ops/shape.js";
+import { formatTensor } from "./print.js";
+
+export type Scalar = number;
+export type TensorLike = Tensor | Scalar;
+export type NestedArray = number | boolean | NestedArray[];
+export type Dims = number | readonly number[];
+
+/**
+ * An n-dimensional array: a strided view on a typed array owned by the JS heap (no dispose()),
+ * with the autograd fields of PyTorch's tensors.
+ */
+export class Tensor {
+  data: TypedArray;
+  shape: readonly number[];
+  strides: readonly number[];
+  offset: number;
+  requiresGrad = false;
+  grad: Tensor | null = null;
+  gradFn: Node<Tensor> | null = null;
+  outputIndex = 0;
+  leafHooks: Hook<Tensor>[] = [];
+  /** Set on tensors whose .grad is kept although they are not leaves (retainGrad). */
+  retainsGrad = false;
+
+  constructor(data: TypedArray, shape: readonly number[], strides?: readonly number[], offset = 0) {
+    this.data = data;
+    this.shape = shape;
+    this.strides = strides ?? contiguousStrides(shape);
+    this.offset = offset;
+    if (!strides && offset === 0 && numel(shape) !== data.length) {
+      throw new ShapeError(`Tensor: ${data.length} values cannot have shape ${fmtShape(shape)}`);
+    }
+  }
+
+  get dtype(): DType {
+    return dtypeOf(this.data);
+  }
+  get ndim(): number {
+    return this.shape.length;
+  }
+  get isLeaf(): boolean {
+    return this.gradFn === null;
+  }
+  dim(): number {
+    return this.shape.length;
+  }
+  numel(): number {
+    return numel(this.shape);
+  }
+  size(dim?: number): number | readonly number[] {
+    return dim === undefined ? this.shape : this.shape[sh.dimIndex("size", dim, this.ndim)];
+  }
+  isContiguous(): boolean {
+    return isContiguous(this);
+  }
+
+  // ---- data out ----
+  /** A flat, contiguous typed-array copy of the values in row-major order. */
+  toArray(): TypedArray {
+    const out = allocate(this.dtype, this.numel());
+    kernel("copy")(this, { data: out, shape: this.shape, strides: contiguousStrides(this.shape), offset: 0 });
+    return out;
+  }
+  tolist(): NestedArray {
+    const flat = this.toArray();
+    const build = (d: number, off: number): NestedArray => {
+      if (d === this.ndim) return flat[off];
+      const n = this.shape[d];
+      const step = numel(this.shape.slice(d + 1));
+      return Array.from({ length: n }, (_, i) => build(d + 1, off + i * step));
+    };
+    return build(0, 0);
+  }
+  item(): number {
+    if (this.numel() !== 1) {
+      throw new ShapeError(`item(): only a tensor with one element can be converted to a number, got shape ${fmtShape(this.shape)}`);
+    }
+    return this.data[this.offset];
+  }
+  toString(): string {
+    return formatTensor(this);
+  }
+  [Symbol.for("nodejs.util.inspect.custom")](): string {
+    return formatTensor(this);
+  }
+
+  // ---- autograd ----
+  backward(grad?: Tensor, opts: BackwardOptions = {}): void {
+    checkBackwardRoot(this.shape, grad !== undefined, this.requiresGrad);
+    let g: Tensor;
+    if (grad) {
+      if (grad.shape.join() !== this.shape.join()) {
+        throw new ShapeError(`backward(): gradient shape ${fmtShape(grad.shape)} does not match the tensor's ${fmtShape(this.shape)}`);
+      }
+      g = grad.dtype === this.dtype ? grad : grad.to(this.dtype);
+    } else {
+      g = new Tensor(allocate(this.dtype, 1).fill(1), this.shape);
+    }
+    runBackward<Tensor>(this, g, gradOps, opts);
+  }
+  /** A tensor sharing these values, cut off from the graph. */
+  detach(): Tensor {
+    return new Tensor(this.data, this.shape, this.strides, this.offset);
+  }
+  requiresGrad_(on = true): this {
+    if (!this.isLeaf && !on) {
+      throw new AutogradError("requiresGrad_(false) on a non-leaf tensor: use detach() instead");
+    }
+    if (on && this.dtype === "int32") {
+      throw new AutogradError("only floating-point tensors can require gradients (this one is int32)");
+    }
+    this.requiresGrad = on;
+    return this;
+  }
+  /** Keeps .grad on a non-leaf tensor after backward. */
+  retainGrad(): void {
+    if (this.isLeaf || this.retainsGrad) return;
+    this.retainsGrad = true;
+    this.registerHook((g) => {
+      this.grad = this.grad ? this.grad.add(g) : g.clone();
+    });
+  }
+  /** Called with this tensor's gradient during backward; may return a replacement. Returns a remover. */
+  registerHook(fn: Hook<Tensor>): () => void {
+    if (!this.requiresGrad) {
+      throw new AutogradError("registerHook: cannot register a hook on a tensor that does not require grad");
+    }
+    const list = this.gradFn ? this.gradFn.outputHooks[this.outputIndex] : this.leafHooks;
+    list.push(fn);
+    return () => {
+      const i = list.indexOf(fn);
+      if (i >= 0) list.splice(i, 1);
+    };
+  }
+
+  /** Copies src's values into this tensor in place (no autograd); shapes must match or broadcast. */
+  copy_(src: Tensor): this {
+    const b = mv.expand(src.detach(), this.shape);
+    kernel("copy")(b, this);
+    return this;
+  }
+  /** Sets every element to `value` in place (no autograd). */
+  fill_(value: number): this {
+    const c = new Tensor(allocate(this.dtype, 1).fill(value), []);
+    return this.copy_(c);
+  }
+
+  // ---- elementwise ----
+  add(o: TensorLike, alpha?: number): Tensor {
+    return bin.add(this, alpha === undefined ? o : bin.mul(o, alpha));
+  }
+  sub(o: TensorLike, alpha?: number): Tensor {
+    return bin.sub(this, alpha === undefined ? o : bin.mul(o, alpha));
+  }
+  mul(o: TensorLike): Tensor {
+    return bin.mul(this, o);
+  }
+  div(o: TensorLike): Tensor {
+    return bin.div(this, o);
+  }
+  pow(o: TensorLike): Tensor {
+    return bin.pow(this, o);
+  }
+  maximum(o: TensorLike): Tensor {
+    return bin.maximum(this, o);
+  }
+  minimum(o: TensorLike): Tensor {
+    return bin.minimum(this, o);
+  }
+  atan2(o: TensorLike): Tensor {
+    return bin.atan2(this, o);
+  }
+  eq(o: TensorLike): Tensor {
+    return bin.compare("eq", this, o);
+  }
+  ne(o: TensorLike): Tensor {
+    return bin.compare("ne", this, o);
+  }
+  lt(o: TensorLike): Tensor {
+    return bin.compare("lt", this, o);
+  }
+  le(o: TensorLike): Tensor {
+    return bin.compare("le", this, o);
+  }
+  gt(o: TensorLike): Tensor {
+    return bin.compare("gt", this, o);
+  }
+  ge(o: TensorLike): Tensor {
+    return bin.compare("ge", this, o);
+  }
+  neg(): Tensor {
+    return un.neg(this);
+  }
+  exp(): Tensor {
+    return un.exp(this);
+  }
+  log(): Tensor {
+    return un.log(this);
+  }
+  sqrt(): Tensor {
+    return un.sqrt(this);
+  }
+  rsqrt(): Tensor {
+    return un.rsqrt(this);
+  }
+  abs(): Tensor {
+    return un.abs(this);
+  }
+  sign(): Tensor {
+    return un.sign(this);
+  }
+  tanh(): Tensor {
+    return un.tanh(this);
+  }
+  sigmoid(): Tensor {
+    return un.sigmoid(this);
+  }
+  relu(): Tensor {
+    return un.relu(this);
+  }
+  erf(): Tensor {
+    return un.erf(this);
+  }
+  sin(): Tensor {
+    return un.sin(this);
+  }
+  cos(): Tensor {
+    return un.cos(this);
+  }
+  log1p(): Tensor {
+    return un.log1p(this);
+  }
+  expm1(): Tensor {
+    return un.expm1(this);
+  }
+  reciprocal(): Tensor {
+    return un.reciprocal(this);
+  }
+  square(): Tensor {
+    return un.square(this);
+  }
+  floor(): Tensor {
+    return un.floor(this);
+  }
+  ceil(): Tensor {
+    return un.ceil(this);
+  }
+  round(): Tensor {
+    return un.round(this);
+  }
+  isfinite(): Tensor {
+    return un.isfinite(this);
+  }
+  isnan(): Tensor {
+    return un.isnan(this);
+  }
+  gelu(approximate: "none" | "tanh" = "none"): Tensor {
+    return act.gelu(this, approximate);
+  }
+  clamp(min?: number | null, max?: number | null): Tensor {
+    return un.clamp(this, min ?? -Infinity, max ?? Infinity);
+  }
+  /** where(cond, this, other), as PyTorch's x.where(cond, y). */
+  where(cond: Tensor, other: TensorLike): Tensor {
+    return bin.where(cond, this, other);
+  }
+  maskedFill(mask: Tensor, value: number): Tensor {
+    return bin.where(mask, value, this);
+  }
+
+  // ---- reductions ----
+  sum(dim?: Dims | null, keepDim = false): Tensor {
+    return red.sum(this, dim, keepDim);
+  }
+  mean(dim?: Dims | null, keepDim = false): Tensor {
+    return rd.mean(this, dim, keepDim);
+  }
+  var(dim?: Dims | null, opts: { correction?: number; keepDim?: boolean } = {}): Tensor {
+    return rd.variance(this, dim, opts.correction ?? 1, opts.keepDim ?? false);
+  }
+  std(dim?: Dims | null, opts: { correction?: number; keepDim?: boolean } = {}): Tensor {
+    return this.var(dim, opts).sqrt();
+  }
+  /** Maximum values (gradient split evenly among ties, like torch.amax). */
+  max(dim?: Dims | null, keepDim = false): Tensor {
+    return red.max(this, dim, keepDim);
+  }
+  min(dim?: Dims | null, keepDim = false): Tensor {
+    return red.min(this, dim, keepDim);
+  }
+  argmax(dim?: number, keepDim = false): Tensor {
+    return red.argReduce("argmax", this, dim, keepDim);
+  }
+  argmin(dim?: number, keepDim = false): Tensor {
+    return red.argReduce("argmin", this, dim, keepDim);
+  }
+  logsumexp(dim: Dims, keepDim = false): Tensor {
+    return rd.logsumexp(this, dim, keepDim);
+  }
+  softmax(dim: number): Tensor {
+    return act.softmax(this, dim);
+  }
+  logSoftmax(dim: number): Tensor {
+    return act.logSoftmax(this, dim);
+  }
+  norm(p: number = 2, dim?: Dims | null, keepDim = false): Tensor {
+    return rd.norm(this, p, dim, keepDim);
+  }
+
+  // ---- linear algebra ----
+  matmul(o: Tensor): Tensor {
+    return matmul(this, o);
+  }
+
+  // ---- shape ----
+  reshape(...shape: (number | readonly number[])[]): Tensor {
+    return mv.reshape(this, sh.shapeArg(shape));
+  }
+  view(...shape: (number | readonly number[])[]): Tensor {
+    return mv.view(this, sh.shapeArg(shape));
+  }
+  permute(...dims: (number | readonly number[])[]): Tensor {
+    return mv.permute(this, sh.shapeArg(dims));
+  }
+  transpose(d0: number, d1: number): Tensor {
+    return sh.transpose(this, d0, d1);
+  }
+  /** Transpose of a matrix (dims 0 and 1); 0-d and 1-d tensors are returned as they are. */
+  t(): Tensor {
+    if (this.ndim > 2) throw new ShapeError(`t(): expects a tensor with at most 2 dims, got ${fmtShape(this.shape)}`);
+    return this.ndim < 2 ? this : sh.transpose(this, 0, 1);
+  }
+  get T(): Tensor {
+    return this.t();
+  }
+  expand(...shape: (number | readonly number[])[]): Tensor {
+    return mv.expand(this, sh.shapeArg(shape));
+  }
+  expandAs(o: Tensor): Tensor {
+    return mv.expand(this, o.shape);
+  }
+  slice(dim: number, start?: number, end?: number, step = 1): Tensor {
+    return mv.slice(this, dim, start, end, step);
+  }
+  narrow(dim: number, start: number, length: number): Tensor {
+    return sh.narrow(this, dim, start, length);
+  }
+  select(dim: number, index: number): Tensor {
+    return sh.select(this, dim, index);
+  }
+  squeeze(dim?: number): Tensor {
+    return sh.squeeze(this, dim);
+  }
+  unsqueeze(dim: number): Tensor {
+    return sh.unsqueeze(this, dim);
+  }
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return sh.flatten(this, startDim, endDim);
+  }
+  contiguous(): Tensor {
+    return mv.contiguous(this);
+  }
+  /** A contiguous copy that stays in the graph. */
+  clone(): Tensor {
+    return mv.clone(this);
+  }
+  split(sizes: number | readonly number[], dim = 0): Tensor[] {
+    return sh.split(this, sizes, dim);
+  }
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return sh.chunk(this, chunks, dim);
+  }
+  gather(dim: number, index: Tensor): Tensor {
+    return idx.gather(this, dim, index);
+  }
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return idx.indexSelect(this, dim, index);
+  }
+
+  // ---- dtype ----
+  to(dtype: DType): Tensor {
+    return mv.cast(this, dtype);
+  }
+  float(): Tensor {
+    return this.to("float32");
+  }
+  double(): Tensor {
+    return this.to("float64");
+  }
+  int(): Tensor {
+    return this.to("int32");
+  }
+}
+
+const gradOps = {
+  add: (a: Tensor, b: Tensor) => bin.add(a, b),
+  zeros: (shape: readonly number[], dtype: DType) => new Tensor(allocate(dtype, numel(shape)), [...shape]),
+  clone: (a: Tensor) => new Tensor(a.toArray(), [...a.shape]),
+};
+
+export function isTensor(x: unknown): x is Tensor {
+  return x instanceof Tensor;
+}
+
+/** A fresh contiguous tensor of the given shape and dtype, filled with zeros. */
+export function empty(shape: readonly number[], dtype: DType): Tensor {
+  return new Tensor(allocate(dtype, numel(shape)), [...shape]);
+}
+
+export function assertTensor(op: string, x: unknown, what = "input"): asserts x is Tensor {
+  if (!(x instanceof Tensor)) throw new GradlabError(`${op}: ${what} must be a Tensor, got ${typeof x}`);
+}
