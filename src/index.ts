@@ -11,3 +11,4 @@ export { type DType, type TypedArray } from "./core/dtype.js";
 export { GradlabError, ShapeError, DTypeError, AutogradError, IOError } from "./core/errors.js";
 export { setBackend, getBackend, listBackends, setStrictKernels, registerKernel } from "./backend/registry.js";
 export * as data from "./data/index.js";
+export * as io from "./io/index.js";
