@@ -12,3 +12,4 @@ export { GradlabError, ShapeError, DTypeError, AutogradError, IOError } from "./
 export { setBackend, getBackend, listBackends, setStrictKernels, registerKernel } from "./backend/registry.js";
 export * as data from "./data/index.js";
 export * as io from "./io/index.js";
+export * as optim from "./optim/index.js";

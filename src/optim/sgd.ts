@@ -1,0 +1,56 @@
+import { GradlabError } from "../core/errors.js";
+import type { Tensor } from "../tensor/tensor.js";
+import { type FloatArray, stateTensor } from "./arrays.js";
+import { type BaseOptions, type GuardOptions, Optimizer, type ParamGroup, type ParamState, type ParamsInput } from "./optimizer.js";
+
+export interface SGDOptions extends BaseOptions {
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+}
+
+/** Stochastic gradient descent with optional momentum (torch.optim.SGD; PyTorch's defaults). */
+export class SGD extends Optimizer<SGDOptions> {
+  constructor(params: ParamsInput<SGDOptions>, options: Partial<SGDOptions> & GuardOptions = {}) {
+    super("SGD", params, { lr: 1e-3, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, maximize: false }, options);
+  }
+
+  protected validate(g: SGDOptions): void {
+    if (!(g.lr >= 0)) throw new GradlabError(`SGD: invalid lr ${g.lr} (must be >= 0)`);
+    if (!(g.momentum >= 0)) throw new GradlabError(`SGD: invalid momentum ${g.momentum} (must be >= 0)`);
+    if (!(g.weightDecay >= 0)) throw new GradlabError(`SGD: invalid weightDecay ${g.weightDecay} (must be >= 0)`);
+    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) {
+      throw new GradlabError(`SGD: nesterov needs momentum > 0 and dampening 0 (got momentum ${g.momentum}, dampening ${g.dampening})`);
+    }
+  }
+
+  protected initState(): ParamState {
+    return {};
+  }
+
+  protected update(p: FloatArray, grad: FloatArray, state: ParamState, group: ParamGroup<SGDOptions>, param: Tensor): void {
+    const { lr, momentum: mu, dampening, weightDecay: wd, nesterov, maximize } = group;
+    const sign = maximize ? -1 : 1;
+    let buf: FloatArray | null = null;
+    let first = false;
+    if (mu !== 0) {
+      let b = state.momentumBuffer as Tensor | undefined;
+      if (!b) {
+        state.momentumBuffer = b = stateTensor(param);
+        first = true;
+      }
+      buf = b.data as FloatArray;
+    }
+    for (let i = 0; i < p.length; i++) {
+      let g = sign * grad[i];
+      if (wd !== 0) g = g + wd * p[i];
+      if (buf) {
+        // The buffer starts as the first gradient itself, without dampening.
+        buf[i] = first ? g : buf[i] * mu + (1 - dampening) * g;
+        g = nesterov ? g + mu * buf[i] : buf[i];
+      }
+      p[i] = p[i] + -lr * g;
+    }
+  }
+}
