@@ -13,3 +13,4 @@ export { setBackend, getBackend, listBackends, setStrictKernels, registerKernel 
 export * as data from "./data/index.js";
 export * as io from "./io/index.js";
 export * as optim from "./optim/index.js";
+export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled, AnomalyError, type AnomalyOptions } from "./diagnostics/anomaly.js";

@@ -20,12 +20,27 @@ export function setBackwardObserver<T>(fn: NodeObserver<T> | null): void {
   observer = fn as NodeObserver<unknown> | null;
 }
 
+let backwardDepth = 0;
+/** True while a backward sweep runs (the ops inside backward functions are then not forward ops). */
+export function inBackward(): boolean {
+  return backwardDepth > 0;
+}
+
 /**
  * Reverse-mode sweep from `root` seeded with `grad`. Nodes run in dependency order (each one after
  * all of its consumers), gradients of an output used several times are summed, and leaves
  * accumulate into `.grad`.
  */
 export function runBackward<T extends Differentiable<T>>(root: T, grad: T, ops: GradOps<T>, opts: BackwardOptions = {}): void {
+  backwardDepth++;
+  try {
+    sweep(root, grad, ops, opts);
+  } finally {
+    backwardDepth--;
+  }
+}
+
+function sweep<T extends Differentiable<T>>(root: T, grad: T, ops: GradOps<T>, opts: BackwardOptions): void {
   noGrad(() => {
     if (!root.gradFn) {
       accumulateLeaf(root, grad, ops);
