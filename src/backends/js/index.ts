@@ -3,6 +3,8 @@ import { binary, clamp, copy, unary, where } from "./elementwise.js";
 import { gather, indexAdd, indexSelect, scatterAdd } from "./indexing.js";
 import { matmul } from "./matmul.js";
 import { argReduce, reduce } from "./reduce.js";
+import { recurrentSequenceBackward, recurrentSequenceForward } from "./recurrent.js";
+import * as cells from "./recurrent-cells.js";
 
 /** The reference backend: plain TypeScript over typed arrays, float32, float64 and int32. */
 export function registerReferenceBackend(): void {
@@ -19,6 +21,21 @@ export function registerReferenceBackend(): void {
   registerKernel("scatterAdd", b, scatterAdd);
   registerKernel("indexSelect", b, indexSelect);
   registerKernel("indexAdd", b, indexAdd);
+  registerKernel("lstmCellForward", b, cells.lstmCellForward);
+  registerKernel("lstmCellBackward", b, cells.lstmCellBackward);
+  registerKernel("gruCellForward", b, cells.gruCellForward);
+  registerKernel("gruCellBackward", b, cells.gruCellBackward);
+  registerKernel("gruRbGatesForward", b, cells.gruRbGatesForward);
+  registerKernel("gruRbOutputForward", b, cells.gruRbOutputForward);
+  registerKernel("gruRbOutputBackward", b, cells.gruRbOutputBackward);
+  registerKernel("gruRbGatesBackward", b, cells.gruRbGatesBackward);
+  registerKernel("rnnCellForward", b, cells.rnnCellForward);
+  registerKernel("rnnCellBackward", b, cells.rnnCellBackward);
+  // One generic reference serves all three: a fast backend may replace any of them alone.
+  for (const cell of ["lstm", "gru", "rnn"] as const) {
+    registerKernel(`${cell}SequenceForward`, b, recurrentSequenceForward);
+    registerKernel(`${cell}SequenceBackward`, b, recurrentSequenceBackward);
+  }
 }
 
 registerReferenceBackend();
