@@ -14,3 +14,4 @@ export * as data from "./data/index.js";
 export * as io from "./io/index.js";
 export * as optim from "./optim/index.js";
 export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled, AnomalyError, type AnomalyOptions } from "./diagnostics/anomaly.js";
+export * as nn from "./nn/index.js";

@@ -20,17 +20,25 @@ export class Module {
   training = true;
   private _bufferNames = new Set<string>();
 
-  /** Registers a parameter under a computed name (e.g. "weight_ih_l0"). */
+  /** Registers a parameter under a computed name (e.g. "weight_ih_l0"); null keeps the slot empty (bias=false). */
   registerParameter(name: string, p: Parameter | null): void {
+    checkName("registerParameter", name);
+    if (p !== null && !(p instanceof Parameter)) {
+      throw new GradlabError(`registerParameter: "${name}" must be a Parameter or null (wrap a Tensor in new Parameter(t))`);
+    }
     (this as Record<string, unknown>)[name] = p;
   }
 
   registerModule(name: string, m: Module | null): void {
+    checkName("registerModule", name);
+    if (m !== null && !(m instanceof Module)) throw new GradlabError(`registerModule: "${name}" must be a Module or null`);
     (this as Record<string, unknown>)[name] = m;
   }
 
   /** A tensor saved in the state dict but not trained (e.g. running statistics). */
   registerBuffer(name: string, t: Tensor | null): void {
+    checkName("registerBuffer", name);
+    if (t !== null && !(t instanceof Tensor)) throw new GradlabError(`registerBuffer: "${name}" must be a Tensor or null`);
     this._bufferNames.add(name);
     (this as Record<string, unknown>)[name] = t;
   }
@@ -180,8 +188,10 @@ export class Module {
     return this;
   }
 
+  /** Calls fn on every submodule, children before their parent, as PyTorch's apply. */
   apply(fn: (m: Module) => void): this {
-    for (const m of this.modules()) fn(m);
+    for (const c of this.children()) c.apply(fn);
+    fn(this);
     return this;
   }
 
@@ -194,11 +204,20 @@ export class Module {
     return "";
   }
 
+  /** PyTorch's layout: extra repr and children one per line, indented, or `Name(extra)` for a leaf. */
   toString(): string {
-    const kids = this.namedChildren();
-    const head = `${this.constructor.name}(${this.extraRepr()}`;
-    if (!kids.length) return `${head})`;
-    const body = kids.map(([n, m]) => `  (${n}): ${m.toString().replace(/\n/g, "\n  ")}`).join("\n");
-    return `${head}${this.extraRepr() ? "" : ""}\n${body}\n)`;
+    const extra = this.extraRepr();
+    const lines = extra ? extra.split("\n") : [];
+    for (const [n, m] of this.namedChildren()) lines.push(`(${n}): ${m.toString().replace(/\n/g, "\n  ")}`);
+    const name = this.constructor.name;
+    if (lines.length === 0) return `${name}()`;
+    if (lines.length === 1 && this.namedChildren().length === 0) return `${name}(${lines[0]})`;
+    return `${name}(\n  ${lines.join("\n  ")}\n)`;
+  }
+}
+
+function checkName(op: string, name: string): void {
+  if (typeof name !== "string" || name === "" || name.includes(".") || name.startsWith("_")) {
+    throw new GradlabError(`${op}: name must be a non-empty string without "." that does not start with "_", got ${JSON.stringify(name)}`);
   }
 }

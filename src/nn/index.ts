@@ -1,0 +1,10 @@
+export { Module, type StateDict, type LoadResult } from "./module.js";
+export { Parameter } from "./parameter.js";
+export { Linear, type LinearOptions, type FloatDType } from "./linear.js";
+export { Embedding, type EmbeddingOptions } from "./embedding.js";
+export { Dropout } from "./dropout.js";
+export { LayerNorm, RMSNorm, type LayerNormOptions, type RMSNormOptions } from "./norm.js";
+export { Identity, ReLU, Tanh, Sigmoid, GELU } from "./activation.js";
+export { ModuleList, Sequential } from "./container.js";
+export * as init from "./init.js";
+export * from "./recurrent/index.js";
