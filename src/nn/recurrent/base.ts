@@ -23,7 +23,7 @@ export type RecurrentImpl = "fused" | "composite";
  * What a gradient hook receives, once per layer and direction during backward: dh [T, B, H_out]
  * is ∂J/∂h_t, the total derivative through all later steps (what reaches the recurrent state at
  * step t), and for an LSTM dc [T, B, H] is ∂J/∂c_t. Time-major and in natural time order whatever
- * batchFirst and the direction; past a sequence's length a row holds its final state's gradient.
+ * batchFirst and the direction; zero past a sequence's length, where it has no state.
  */
 export interface RecurrentGrad {
   layer: number;

@@ -3,7 +3,7 @@ import { where } from "../../tensor/primitives/binary.js";
 import { stack } from "../../tensor/ops/shape.js";
 import { linear } from "../../tensor/ops/functional.js";
 import { Tensor, empty } from "../../tensor/tensor.js";
-import type { LayerOptions, LayerParams, LayerResult } from "./fused.js";
+import { type LayerOptions, type LayerParams, type LayerResult, zeroPadding } from "./fused.js";
 
 // The composite twin of the fused layer: every step written with primitives (matmul, sigmoid,
 // tanh, ...) so that autograd derives the gradients. Slow, but independent of the hand-written
@@ -63,7 +63,13 @@ export function compositeLayer(x: Tensor, p: LayerParams, h0: Tensor | null, c0:
   let h = h0 ?? empty([B, P], x.dtype);
   let c = o.cell === "lstm" ? (c0 ?? empty([B, H], x.dtype)) : null;
   const ys = new Array<Tensor>(T);
-  const watch = o.onGrad ? gradCollector(T, o.cell === "lstm", o.onGrad) : null;
+  const onGrad = o.onGrad;
+  const lengths = o.lengths;
+  const report = (dh: Tensor, dc: Tensor | null) => {
+    const pad = (t: Tensor, F: number) => new Tensor(zeroPadding(t.toArray(), lengths, B, F), [...t.shape]);
+    onGrad!(pad(dh, P), dc ? pad(dc, H) : null);
+  };
+  const watch = onGrad ? gradCollector(T, o.cell === "lstm", report) : null;
   for (let k = 0; k < T; k++) {
     const t = o.reverse ? T - 1 - k : k;
     const [h2, c2] = cellStep(o.cell, o.resetAfter, x.select(0, t), h, c, p);
@@ -79,7 +85,8 @@ export function compositeLayer(x: Tensor, p: LayerParams, h0: Tensor | null, c0:
       c = c2;
       ys[t] = h2;
     }
-    watch?.(t, h, c);
+    // The cell's own outputs: their gradients include every path (through h_t into c_t too).
+    watch?.(t, h2, c2);
   }
   return { y: stack(ys, 0), h, c };
 }

@@ -81,6 +81,14 @@ function scatterRows(src: TypedArray, map: Int32Array, F: number, out: TypedArra
   return out;
 }
 
+/** Zeroes the rows of a [T, B, F] array past each sequence's length: no state exists there. */
+export function zeroPadding<A extends TypedArray>(a: A, lengths: Int32Array | null, B: number, F: number): A {
+  if (!lengths) return a;
+  const T = a.length / (B * F);
+  for (let t = 0; t < T; t++) for (let b = 0; b < B; b++) if (t >= lengths[b]) a.fill(0, (t * B + b) * F, (t * B + b + 1) * F);
+  return a;
+}
+
 /** The tensor's values as a dense row-major array, without copying when they already are. */
 function dense(t: Tensor): TypedArray {
   return isContiguous(t) && t.offset === 0 && t.data.length === t.numel() ? t.data : t.toArray();
@@ -171,8 +179,8 @@ export function fusedLayer(x: Tensor, p: LayerParams, h0: Tensor | null, c0: Ten
       dx: dxs, dw, dh0: dh0s, dc0: dc0s, dhSteps, dcSteps,
     });
     if (o.onGrad && dhSteps) {
-      const dh = new Tensor(fromSteps(dhSteps, so, so.rowMap, P, dtype), [T, B, P]);
-      const dc = dcSteps ? new Tensor(fromSteps(dcSteps, so, so.rowMap, H, dtype), [T, B, H]) : null;
+      const dh = new Tensor(zeroPadding(fromSteps(dhSteps, so, so.rowMap, P, dtype), o.lengths, B, P), [T, B, P]);
+      const dc = dcSteps ? new Tensor(zeroPadding(fromSteps(dcSteps, so, so.rowMap, H, dtype), o.lengths, B, H), [T, B, H]) : null;
       o.onGrad(dh, dc);
     }
     const wrap = (a: TypedArray | null, t: Tensor | null, map: Int32Array | null, F: number) =>
