@@ -15,3 +15,4 @@ export * as io from "./io/index.js";
 export * as optim from "./optim/index.js";
 export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled, AnomalyError, type AnomalyOptions } from "./diagnostics/anomaly.js";
 export * as nn from "./nn/index.js";
+export * as diagnostics from "./diagnostics/index.js";
