@@ -8,3 +8,4 @@ export { Identity, ReLU, Tanh, Sigmoid, GELU } from "./activation.js";
 export { ModuleList, Sequential } from "./container.js";
 export * as init from "./init.js";
 export * from "./recurrent/index.js";
+export * from "./blocks/index.js";
