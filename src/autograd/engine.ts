@@ -47,13 +47,16 @@ function sweep<T extends Differentiable<T>>(root: T, grad: T, ops: GradOps<T>, o
       return;
     }
     const rootNode = root.gradFn;
-    // Count, for every reachable node, how many edges point at it.
+    // Count, for every reachable node and leaf, how many edges point at it: a leaf's hooks and
+    // accumulation run once, on its total gradient, when the last of its consumers is done.
     const deps = new Map<Node<T>, number>();
+    const leafDeps = new Map<T, number>();
     const stack: Node<T>[] = [rootNode];
     const seen = new Set<Node<T>>([rootNode]);
     while (stack.length) {
       const n = stack.pop()!;
       for (const e of n.next) {
+        if (e?.kind === "leaf") leafDeps.set(e.tensor, (leafDeps.get(e.tensor) ?? 0) + 1);
         if (e?.kind !== "node") continue;
         deps.set(e.node, (deps.get(e.node) ?? 0) + 1);
         if (!seen.has(e.node)) {
@@ -63,6 +66,7 @@ function sweep<T extends Differentiable<T>>(root: T, grad: T, ops: GradOps<T>, o
       }
     }
     const buffers = new Map<Node<T>, (T | null)[]>();
+    const leafBuffers = new Map<T, T>();
     buffers.set(rootNode, rootNode.outputs.map((_, i) => (i === root.outputIndex ? grad : null)));
     const ready: Node<T>[] = [rootNode];
     while (ready.length) {
@@ -84,7 +88,16 @@ function sweep<T extends Differentiable<T>>(root: T, grad: T, ops: GradOps<T>, o
         const g = inGrads[i];
         if (!e) return;
         if (e.kind === "leaf") {
-          if (g) accumulateLeaf(e.tensor, g, ops);
+          const t = e.tensor;
+          const prev = leafBuffers.get(t);
+          if (g) leafBuffers.set(t, prev ? ops.add(prev, g) : g);
+          const left = leafDeps.get(t)! - 1;
+          leafDeps.set(t, left);
+          const total = leafBuffers.get(t);
+          if (left === 0 && total) {
+            leafBuffers.delete(t);
+            accumulateLeaf(t, total, ops);
+          }
           return;
         }
         let b = buffers.get(e.node);

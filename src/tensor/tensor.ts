@@ -37,6 +37,7 @@ export class Tensor {
   leafHooks: Hook<Tensor>[] = [];
   /** Set on tensors whose .grad is kept although they are not leaves (retainGrad). */
   retainsGrad = false;
+  private retainHook: Hook<Tensor> | null = null;
 
   constructor(data: TypedArray, shape: readonly number[], strides?: readonly number[], offset = 0) {
     this.data = data;
@@ -132,9 +133,10 @@ export class Tensor {
   retainGrad(): void {
     if (this.isLeaf || this.retainsGrad) return;
     this.retainsGrad = true;
-    this.registerHook((g) => {
+    this.retainHook = (g) => {
       this.grad = this.grad ? this.grad.add(g) : g.clone();
-    });
+    };
+    this.registerHook(this.retainHook);
   }
   /** Called with this tensor's gradient during backward; may return a replacement. Returns a remover. */
   registerHook(fn: Hook<Tensor>): () => void {
@@ -142,7 +144,10 @@ export class Tensor {
       throw new AutogradError("registerHook: cannot register a hook on a tensor that does not require grad");
     }
     const list = this.gradFn ? this.gradFn.outputHooks[this.outputIndex] : this.leafHooks;
-    list.push(fn);
+    // retainGrad's hook stays last, so .grad is the gradient after every other hook (PyTorch 2).
+    const at = this.retainHook ? list.indexOf(this.retainHook) : -1;
+    if (at >= 0) list.splice(at, 0, fn);
+    else list.push(fn);
     return () => {
       const i = list.indexOf(fn);
       if (i >= 0) list.splice(i, 1);
