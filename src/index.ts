@@ -3,6 +3,8 @@
  * recurrent networks learn or fail. `import * as gl from "gradlab"`.
  */
 import "./backends/js/index.js";
+// Loads the WebAssembly kernels when built and supported, and makes them the default backend.
+import "./backends/fast/index.js";
 
 export * from "./tensor/index.js";
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled } from "./autograd/mode.js";
@@ -10,6 +12,7 @@ export { manualSeed, Generator, defaultGenerator } from "./core/rng.js";
 export { type DType, type TypedArray } from "./core/dtype.js";
 export { GradlabError, ShapeError, DTypeError, AutogradError, IOError } from "./core/errors.js";
 export { setBackend, getBackend, listBackends, setStrictKernels, registerKernel } from "./backend/registry.js";
+export { backendInfo, type BackendInfo } from "./backends/fast/index.js";
 export * as data from "./data/index.js";
 export * as io from "./io/index.js";
 export * as optim from "./optim/index.js";

@@ -6,7 +6,7 @@ import { assertClose } from "../helpers/gradcheck.js";
 const init = gl.nn.init;
 
 function stats(t: gl.Tensor): { mean: number; std: number; min: number; max: number } {
-  const v = t.toArray();
+  const v = Array.from(t.toArray());
   const mean = v.reduce((a, b) => a + b, 0) / v.length;
   const std = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
   return { mean, std, min: Math.min(...v), max: Math.max(...v) };

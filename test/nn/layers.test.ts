@@ -48,11 +48,11 @@ test("Linear's init is U(-1/√in, 1/√in) for weight and bias, reproducible fr
   const lin = new Linear(400, 300, { dtype: "float64", generator: new gl.Generator(7) });
   const bound = 1 / Math.sqrt(400);
   for (const p of [lin.weight, lin.bias!]) {
-    const v = p.toArray();
+    const v = Array.from(p.toArray());
     const max = v.reduce((a, b) => Math.max(a, Math.abs(b)), 0);
     assert.ok(max <= bound && max > 0.95 * bound, `max |value| ${max} vs bound ${bound}`);
   }
-  const w = lin.weight.toArray();
+  const w = Array.from(lin.weight.toArray());
   const mean = w.reduce((a, b) => a + b, 0) / w.length;
   const std = Math.sqrt(w.reduce((a, b) => a + (b - mean) ** 2, 0) / w.length);
   assert.ok(Math.abs(mean) < 5 * (bound / Math.sqrt(3)) / Math.sqrt(w.length));
@@ -108,7 +108,7 @@ test("Embedding looks rows up for int32 ids of any shape and rejects bad ids", (
 
 test("Embedding init is N(0, 1); the padding row starts at zero, keeps its value and never gets a gradient", () => {
   const big = new Embedding(1000, 50, { dtype: "float64", generator: new gl.Generator(9) });
-  const v = big.weight.toArray();
+  const v = Array.from(big.weight.toArray());
   const mean = v.reduce((a, b) => a + b, 0) / v.length;
   const std = Math.sqrt(v.reduce((a, b) => a + (b - mean) ** 2, 0) / v.length);
   assert.ok(Math.abs(mean) < 5 / Math.sqrt(v.length), `mean ${mean}`);

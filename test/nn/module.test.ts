@@ -9,7 +9,7 @@ class Block extends Module {
   lin = new Linear(3, 4, { generator: new gl.Generator(1) });
   norm = new LayerNorm(4);
   drop = new Dropout(0.1);
-  forward(x: gl.Tensor): gl.Tensor {
+  override forward(x: gl.Tensor): gl.Tensor {
     return this.drop.forward(this.norm.forward(this.lin.forward(x)).tanh());
   }
 }
@@ -23,7 +23,7 @@ class Net extends Module {
     this.registerBuffer("steps", gl.tensor([0], { dtype: "int32" }));
     this.registerBuffer("runningMean", gl.zeros([2]));
   }
-  forward(x: gl.Tensor): gl.Tensor {
+  override forward(x: gl.Tensor): gl.Tensor {
     let h = x;
     for (const b of this.encoder) h = b.forward(h.narrow(-1, 0, 3).mul(this.scale));
     return this.head.forward(h);

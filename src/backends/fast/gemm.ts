@@ -1,0 +1,145 @@
+import type { View } from "../../backend/kernels.js";
+import { DTypeError, GradlabError, ShapeError, fmtShape } from "../../core/errors.js";
+import type { Pin, WasmRuntime } from "./runtime.js";
+import { stage, unstage } from "./stage.js";
+
+function roundUp(n: number, m: number): number {
+  return Math.ceil(n / m) * m;
+}
+
+/** Scratch for one packed MC×KC block of A. */
+function aBuffer(rt: WasmRuntime, M: number, K: number): number {
+  return rt.alloc(roundUp(Math.min(rt.mc, M), rt.mr) * Math.min(rt.kc, K) * 4);
+}
+
+/** Scratch for one packed KC×NC block of B. */
+function bBuffer(rt: WasmRuntime, K: number, N: number): number {
+  return rt.alloc(Math.min(rt.kc, K) * roundUp(Math.min(rt.nc, N), rt.nr) * 4);
+}
+
+/**
+ * The "matmul" kernel for float32: a [B, M, K] · b [B, K, N] → out [B, M, N], operands of any
+ * strides. Operands are copied into scratch as they lie (strides kept) and packed into panels
+ * by the module; a B broadcast over the batch (stride 0) is packed once for all batches.
+ */
+export function matmulF32(rt: WasmRuntime, a: View, b: View, out: Float32Array): void {
+  const [B, M, K] = a.shape;
+  const N = b.shape[2];
+  if (out.length === 0) return;
+  const w = rt.wasm;
+  rt.resetScratch();
+  const sa = stage(rt, a, B * M * K);
+  const sb = stage(rt, b, B * K * N);
+  const c = rt.alloc(M * N * 4);
+  const ap = aBuffer(rt, M, K);
+  const bp = bBuffer(rt, K, N);
+  let packed = -1;
+  if (B > 1 && b.strides[0] === 0 && K > 0) {
+    packed = rt.alloc(w.packedBSize(K, N) * 4);
+    w.packBFull(sb.ptr, sb.strides[1], sb.strides[2], K, N, packed);
+  }
+  for (let bi = 0; bi < B; bi++) {
+    const pa = sa.ptr + bi * sa.strides[0] * 4;
+    if (packed >= 0) {
+      w.gemm(M, N, K, pa, sa.strides[1], sa.strides[2], packed, 0, 0, 1, c, N, 0, ap, bp);
+    } else {
+      const pb = sb.ptr + bi * sb.strides[0] * 4;
+      w.gemm(M, N, K, pa, sa.strides[1], sa.strides[2], pb, sb.strides[1], sb.strides[2], 0, c, N, 0, ap, bp);
+    }
+    unstage(rt, c, M * N, out, bi * M * N);
+  }
+}
+
+const finalizer =
+  typeof FinalizationRegistry === "function"
+    ? new FinalizationRegistry<{ rt: WasmRuntime; pin: Pin }>(({ rt, pin }) => rt.unpin(pin))
+    : null;
+
+/**
+ * A K×N float32 matrix packed once into the fast backend's memory, for many products against it
+ * (a recurrent layer's W_hhᵀ over all time steps). It holds memory until `release()`: release it
+ * when the sequence is done. One that is garbage-collected unreleased frees its memory then, so a
+ * forgotten release costs memory for a while, never correctness.
+ */
+export class PackedMatrix {
+  private pin: Pin | null;
+
+  constructor(
+    readonly runtime: WasmRuntime,
+    /** K: rows of the logical matrix. */
+    readonly rows: number,
+    /** N: columns of the logical matrix. */
+    readonly cols: number,
+    pin: Pin,
+  ) {
+    this.pin = pin;
+    finalizer?.register(this, { rt: runtime, pin }, this);
+  }
+
+  get released(): boolean {
+    return this.pin === null;
+  }
+
+  /** Byte address of the packed panels in the module's memory (for kernels that work in place). */
+  get ptr(): number {
+    if (!this.pin) throw new GradlabError("PackedMatrix: used after release()");
+    return this.pin.start;
+  }
+
+  release(): void {
+    if (!this.pin) return;
+    finalizer?.unregister(this);
+    this.runtime.unpin(this.pin);
+    this.pin = null;
+  }
+}
+
+function require2dF32(op: string, v: View, what: string): void {
+  if (!(v.data instanceof Float32Array)) throw new DTypeError(`${op}: ${what} must be float32`);
+  if (v.shape.length !== 2) throw new ShapeError(`${op}: ${what} must be 2-d, got shape ${fmtShape(v.shape)}`);
+}
+
+/** Packs b [K, N] (any strides), or bᵀ when `transpose` (then b is [N, K]), for matmulPacked. */
+export function packMatrix(rt: WasmRuntime, b: View, transpose = false): PackedMatrix {
+  require2dF32("packB", b, "the matrix");
+  const v: View = transpose
+    ? { data: b.data, shape: [b.shape[1], b.shape[0]], strides: [b.strides[1], b.strides[0]], offset: b.offset }
+    : b;
+  const [K, N] = v.shape;
+  const pin = rt.pin(rt.wasm.packedBSize(K, N) * 4);
+  rt.resetScratch();
+  const s = stage(rt, v, K * N);
+  if (K > 0 && N > 0) rt.wasm.packBFull(s.ptr, s.strides[0], s.strides[1], K, N, pin.start);
+  return new PackedMatrix(rt, K, N, pin);
+}
+
+export interface MatmulPackedOptions {
+  /** Add the product to what `out` holds instead of overwriting it. */
+  accumulate?: boolean;
+  /** Element offset of the [M, N] result in `out` (rows of N, contiguous). */
+  outOffset?: number;
+}
+
+/** out[M, N] (=|+=) a[M, K] · B for a packed B; a may have any strides. */
+export function matmulPackedF32(a: View, b: PackedMatrix, out: Float32Array, opts: MatmulPackedOptions = {}): void {
+  require2dF32("matmulPacked", a, "a");
+  const rt = b.runtime;
+  const [M, K] = a.shape;
+  const N = b.cols;
+  if (K !== b.rows) {
+    throw new ShapeError(`matmulPacked: a ${fmtShape(a.shape)} cannot multiply a packed [${b.rows}, ${N}] matrix`);
+  }
+  const at = opts.outOffset ?? 0;
+  if (at < 0 || at + M * N > out.length) {
+    throw new ShapeError(`matmulPacked: out has ${out.length} elements; [${M}, ${N}] at offset ${at} does not fit`);
+  }
+  const bPtr = b.ptr;
+  if (M === 0 || N === 0) return;
+  rt.resetScratch();
+  const sa = stage(rt, a, M * K);
+  const c = rt.alloc(M * N * 4);
+  if (opts.accumulate) rt.f32.set(out.subarray(at, at + M * N), c >> 2);
+  const ap = aBuffer(rt, M, K);
+  rt.wasm.gemm(M, N, K, sa.ptr, sa.strides[0], sa.strides[1], bPtr, 0, 0, 1, c, N, opts.accumulate ? 1 : 0, ap, 0);
+  unstage(rt, c, M * N, out, at);
+}

@@ -1,0 +1,158 @@
+/**
+ * The fast backend: WebAssembly SIMD kernels built from assembly/ by `npm run build`, registered as
+ * backend "fast" and made the default when the engine runs them. Detection order: relaxed SIMD
+ * (fused multiply-add; switched on through a V8 flag on Node 20), plain SIMD128, and otherwise the
+ * reference TypeScript kernels. Kernels the module lacks, and dtypes other than float32, fall
+ * through to the reference kernels. `setBackend("js")` switches back.
+ *
+ * For kernel authors (e.g. fused recurrent layers): `packB` packs a weight matrix once into the
+ * module's memory and `matmulPacked` multiplies against it, so a whole sequence packs W_hh once.
+ */
+import type { BinaryOp, ReduceOp, UnaryOp, View } from "../../backend/kernels.js";
+import { getBackend, registerKernel, setBackend } from "../../backend/registry.js";
+import { GradlabError } from "../../core/errors.js";
+import { binary as refBinary, unary as refUnary } from "../js/elementwise.js";
+import { matmul as refMatmul } from "../js/matmul.js";
+import { reduce as refReduce } from "../js/reduce.js";
+import { binaryF32, hasBinary, hasUnary, reduceSumF32, unaryF32 } from "./elementwise.js";
+import { type MatmulPackedOptions, PackedMatrix, matmulF32, matmulPackedF32, packMatrix } from "./gemm.js";
+import { type FastDetection, detect, instantiate } from "./loader.js";
+import { ArenaFullError, type FastVariant, WasmRuntime } from "./runtime.js";
+
+export const FAST_BACKEND = "fast";
+
+export { PackedMatrix, type MatmulPackedOptions, type FastVariant, WasmRuntime };
+
+let runtime: WasmRuntime | null = null;
+const runtimes = new Map<FastVariant, WasmRuntime>();
+
+/** The runtime the "fast" kernels use now; null where the fast backend is unavailable. */
+export function fastRuntime(): WasmRuntime | null {
+  return runtime;
+}
+
+function f32(...xs: View[]): boolean {
+  for (const x of xs) if (!(x.data instanceof Float32Array)) return false;
+  return true;
+}
+
+/** Runs a fast path; when the arena cannot grow, the reference kernel does the work instead. */
+function orReference(fast: () => boolean, ref: () => void): void {
+  let done = false;
+  try {
+    done = fast();
+  } catch (e) {
+    if (!(e instanceof ArenaFullError)) throw e;
+  }
+  if (!done) ref();
+}
+
+function registerFastKernels(): void {
+  registerKernel("matmul", FAST_BACKEND, (a, b, out) => {
+    const rt = runtime;
+    if (!rt || !(out instanceof Float32Array) || !f32(a, b)) return refMatmul(a, b, out);
+    orReference(() => (matmulF32(rt, a, b, out), true), () => refMatmul(a, b, out));
+  });
+  registerKernel("unary", FAST_BACKEND, (op: UnaryOp, x, out) => {
+    const rt = runtime;
+    if (!rt || !hasUnary(op) || !(out instanceof Float32Array) || !f32(x)) return refUnary(op, x, out);
+    orReference(() => (unaryF32(rt, op, x, out), true), () => refUnary(op, x, out));
+  });
+  registerKernel("binary", FAST_BACKEND, (op: BinaryOp, a, b, out) => {
+    const rt = runtime;
+    if (!rt || !hasBinary(op) || !(out instanceof Float32Array) || !f32(a, b)) return refBinary(op, a, b, out);
+    orReference(() => binaryF32(rt, op, a, b, out), () => refBinary(op, a, b, out));
+  });
+  registerKernel("reduce", FAST_BACKEND, (op: ReduceOp, x, axes, out) => {
+    const rt = runtime;
+    if (!rt || !(out instanceof Float32Array) || !f32(x)) return refReduce(op, x, axes, out);
+    orReference(() => reduceSumF32(rt, op, x, axes, out), () => refReduce(op, x, axes, out));
+  });
+}
+
+/**
+ * Switches the fast kernels to another build (the benchmark compares them). Each variant keeps
+ * its own module and memory; matrices packed under one variant stay valid with it.
+ */
+export async function setFastVariant(variant: FastVariant): Promise<void> {
+  let rt = runtimes.get(variant);
+  if (!rt) {
+    rt = await instantiate(variant);
+    runtimes.set(variant, rt);
+  }
+  runtime = rt;
+}
+
+/** Packs b [K, N] (or bᵀ with `transpose`), float32 of any strides, for many products against it. */
+export function packB(b: View, opts: { transpose?: boolean } = {}): PackedMatrix {
+  if (!runtime) throw new GradlabError(`packB: the fast backend is not available (${detectionNote()})`);
+  return packMatrix(runtime, b, opts.transpose ?? false);
+}
+
+/** out[M, N] = a[M, K] · B (or += with `accumulate`), B from packB; a float32 of any strides. */
+export function matmulPacked(a: View, b: PackedMatrix, out: Float32Array, opts: MatmulPackedOptions = {}): void {
+  if (b.released) throw new GradlabError("matmulPacked: the packed matrix was released");
+  matmulPackedF32(a, b, out, opts);
+}
+
+/** What the library runs on; JSON-serialisable. */
+export interface BackendInfo {
+  /** The backend kernels dispatch to now ("fast" or "js"). */
+  backend: string;
+  fast: {
+    available: boolean;
+    /** The build the fast kernels use: "relaxed" (SIMD + fused multiply-add) or "simd128". */
+    variant: FastVariant | null;
+    /** Every build this engine can run, best first. */
+    variants: FastVariant[];
+    /** True when relaxed SIMD was switched on through V8's flag (Node 20). */
+    relaxedViaFlag: boolean;
+    /** Bytes of WebAssembly memory the fast kernels hold (scratch and packed weights). */
+    memoryBytes: number;
+    /** Why the fast backend or a better build is missing; null when nothing is. */
+    note: string | null;
+  };
+}
+
+let detection: FastDetection = { variants: [], relaxedViaFlag: false, reason: "not initialised" };
+
+function detectionNote(): string {
+  return detection.reason ?? "unknown reason";
+}
+
+export function backendInfo(): BackendInfo {
+  return {
+    backend: getBackend(),
+    fast: {
+      available: runtime !== null,
+      variant: runtime?.variant ?? null,
+      variants: [...detection.variants],
+      relaxedViaFlag: detection.relaxedViaFlag,
+      memoryBytes: runtime?.byteLength ?? 0,
+      note: detection.reason,
+    },
+  };
+}
+
+/** GRADLAB_BACKEND=js (read where a process environment exists) keeps the reference backend the default. */
+function requestedBackend(): string | undefined {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  return env?.GRADLAB_BACKEND;
+}
+
+async function init(): Promise<void> {
+  try {
+    detection = await detect();
+    if (detection.variants.length === 0) return;
+    await setFastVariant(detection.variants[0]);
+  } catch (e) {
+    runtime = null;
+    detection = { ...detection, variants: [], reason: `the fast backend failed to load: ${(e as Error).message}` };
+    return;
+  }
+  registerFastKernels();
+  const want = requestedBackend();
+  if (want === undefined || want === "" || want === FAST_BACKEND) setBackend(FAST_BACKEND);
+}
+
+await init();
