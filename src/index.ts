@@ -19,3 +19,4 @@ export * as optim from "./optim/index.js";
 export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled, AnomalyError, type AnomalyOptions } from "./diagnostics/anomaly.js";
 export * as nn from "./nn/index.js";
 export * as diagnostics from "./diagnostics/index.js";
+export * as models from "./models/index.js";
