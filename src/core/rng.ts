@@ -1,3 +1,5 @@
+import { GradlabError } from "./errors.js";
+
 /**
  * Seeded random numbers, identical on every platform: xoshiro128** on 32-bit integer maths
  * (Math.imul and >>> are exact everywhere), seeded by splitmix32. Normals use Box-Muller.
@@ -11,13 +13,15 @@ export class Generator {
   }
 
   seed(seed: number): void {
-    let x = (Math.floor(seed) >>> 0) ^ Math.floor(seed / 4294967296);
+    if (!Number.isFinite(seed)) throw new GradlabError(`Generator.seed: the seed must be a finite number, got ${seed}`);
+    const s = Math.floor(seed);
+    // The high word is hashed before it meets the low word: a plain XOR made -1 and 2^32+1 the
+    // same stream as 0. Seeds in [0, 2^32) have no high word and are unaffected.
+    const hi = Math.floor(s / 4294967296);
+    let x = (s >>> 0) ^ (hi === 0 ? 0 : mix32(hi));
     for (let i = 0; i < 4; i++) {
       x = (x + 0x9e3779b9) | 0;
-      let z = x;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      this.s[i] = (z ^ (z >>> 16)) >>> 0;
+      this.s[i] = mix32(x);
     }
     if ((this.s[0] | this.s[1] | this.s[2] | this.s[3]) === 0) this.s[0] = 1;
     this.spare = null;
@@ -67,10 +71,22 @@ export class Generator {
   }
 
   setState(state: readonly number[]): void {
-    if (state.length !== 6) throw new Error(`Generator.setState: expected 6 numbers, got ${state.length}`);
+    if (state.length !== 6) throw new GradlabError(`Generator.setState: expected 6 numbers, got ${state.length}`);
+    const words = state.slice(0, 4);
+    if (words.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff) || words.every((w) => w === 0)) {
+      throw new GradlabError(`Generator.setState: the first 4 numbers must be 32-bit unsigned words, not all 0; got [${words.join(", ")}]`);
+    }
     for (let i = 0; i < 4; i++) this.s[i] = state[i] >>> 0;
     this.spare = state[4] ? state[5] : null;
   }
+}
+
+/** splitmix32's finaliser: a bijection on 32-bit words that spreads every input bit. */
+function mix32(x: number): number {
+  let z = x;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
 }
 
 function rotl(x: number, k: number): number {
