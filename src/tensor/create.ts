@@ -123,6 +123,8 @@ export function linspace(start: number, end: number, steps: number, opts: Create
   // Fill from both ends so the last value is exactly `end`, as PyTorch does.
   const half = Math.floor(steps / 2);
   for (let i = 0; i < steps; i++) out[i] = i < half ? start + i * step : end - (steps - 1 - i) * step;
+  // A single step is `start`, not `end` (PyTorch special-cases it the same way).
+  if (steps === 1) out[0] = start;
   return finish(new Tensor(out, [steps]), opts);
 }
 
