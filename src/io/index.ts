@@ -41,3 +41,9 @@ export async function saveSafetensors(dict: Record<string, Tensor>, path: string
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   return (await loadNodeIO("writeFileAtomic")).writeFileAtomic(path, bytes);
 }
+
+export {
+  encodeCheckpoint, decodeCheckpoint, restoreCheckpoint, saveCheckpoint, loadCheckpoint, loadLatestCheckpoint, listCheckpoints,
+  type CheckpointTargets, type CheckpointProgress, type CheckpointFile, type DecodedCheckpoint, type LoadedCheckpoint,
+  type SaveCheckpointOptions, type Json,
+} from "./checkpoint.js";
