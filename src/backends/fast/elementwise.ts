@@ -104,9 +104,13 @@ export function reduceSumF32(rt: WasmRuntime, op: ReduceOp, x: View, axes: reado
   const shape = x.shape;
   const reduced = shape.map((d, i) => axes.includes(i) && d !== 1);
   const firstR = reduced.indexOf(true);
-  if (firstR < 0) return false;
   const lastR = reduced.lastIndexOf(true);
   const n = shape.reduce((p, d) => p * d, 1);
+  if (firstR < 0) {
+    // Only size-1 axes are reduced: the sum is the input itself.
+    out.set((x.data as Float32Array).subarray(x.offset, x.offset + n));
+    return true;
+  }
   // Reduced axes after every kept one (row sums), or before every kept one (column sums).
   const suffix = reduced.slice(firstR).every((r, i) => r || shape[firstR + i] === 1);
   const prefix = reduced.slice(0, lastR + 1).every((r, i) => r || shape[i] === 1);

@@ -11,6 +11,7 @@
 import type { BinaryOp, ReduceOp, UnaryOp, View } from "../../backend/kernels.js";
 import { getBackend, registerKernel, setBackend } from "../../backend/registry.js";
 import { GradlabError } from "../../core/errors.js";
+import { numel } from "../../core/shape.js";
 import { binary as refBinary, unary as refUnary } from "../js/elementwise.js";
 import { matmul as refMatmul } from "../js/matmul.js";
 import { reduce as refReduce } from "../js/reduce.js";
@@ -47,25 +48,35 @@ function orReference(fast: () => boolean, ref: () => void): void {
   if (!done) ref();
 }
 
+/**
+ * Below these sizes a call into the module (copy in, call, copy out: ≈1 µs) costs more than the
+ * reference loop saves, measured on Node 20: unary ops win from ≈64 elements, sums from ≈128,
+ * binary ops from ≈256, GEMM from a few thousand flops.
+ */
+export const MIN_SIZE = { unary: 64, binary: 256, reduce: 128, matmulFlop: 4096 };
+
 function registerFastKernels(): void {
   registerKernel("matmul", FAST_BACKEND, (a, b, out) => {
     const rt = runtime;
-    if (!rt || !(out instanceof Float32Array) || !f32(a, b)) return refMatmul(a, b, out);
+    const flop = 2 * out.length * a.shape[2];
+    if (!rt || flop < MIN_SIZE.matmulFlop || !(out instanceof Float32Array) || !f32(a, b)) return refMatmul(a, b, out);
     orReference(() => (matmulF32(rt, a, b, out), true), () => refMatmul(a, b, out));
   });
   registerKernel("unary", FAST_BACKEND, (op: UnaryOp, x, out) => {
     const rt = runtime;
-    if (!rt || !hasUnary(op) || !(out instanceof Float32Array) || !f32(x)) return refUnary(op, x, out);
+    if (!rt || out.length < MIN_SIZE.unary || !hasUnary(op) || !(out instanceof Float32Array) || !f32(x)) return refUnary(op, x, out);
     orReference(() => (unaryF32(rt, op, x, out), true), () => refUnary(op, x, out));
   });
   registerKernel("binary", FAST_BACKEND, (op: BinaryOp, a, b, out) => {
     const rt = runtime;
-    if (!rt || !hasBinary(op) || !(out instanceof Float32Array) || !f32(a, b)) return refBinary(op, a, b, out);
+    if (!rt || out.length < MIN_SIZE.binary || !hasBinary(op) || !(out instanceof Float32Array) || !f32(a, b)) {
+      return refBinary(op, a, b, out);
+    }
     orReference(() => binaryF32(rt, op, a, b, out), () => refBinary(op, a, b, out));
   });
   registerKernel("reduce", FAST_BACKEND, (op: ReduceOp, x, axes, out) => {
     const rt = runtime;
-    if (!rt || !(out instanceof Float32Array) || !f32(x)) return refReduce(op, x, axes, out);
+    if (!rt || numel(x.shape) < MIN_SIZE.reduce || !(out instanceof Float32Array) || !f32(x)) return refReduce(op, x, axes, out);
     orReference(() => reduceSumF32(rt, op, x, axes, out), () => refReduce(op, x, axes, out));
   });
 }

@@ -61,6 +61,8 @@ export class WasmRuntime {
   private readonly pins: Pin[] = [];
   private pinnedTop: number;
   private top: number;
+  /** Kernel calls served so far (each starts by resetting scratch); tests use it to see routing. */
+  calls = 0;
 
   constructor(
     readonly variant: FastVariant,
@@ -91,6 +93,7 @@ export class WasmRuntime {
 
   /** Starts a kernel call: all scratch allocations of the previous call are dropped. */
   resetScratch(): void {
+    this.calls++;
     this.top = this.pinnedTop;
   }
 

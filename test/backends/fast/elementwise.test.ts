@@ -5,7 +5,8 @@ import type { BinaryOp, UnaryOp, View } from "../../../src/backend/kernels.js";
 import { kernel } from "../../../src/backend/registry.js";
 import { binary as refBinary, unary as refUnary } from "../../../src/backends/js/elementwise.js";
 import { reduce as refReduce } from "../../../src/backends/js/reduce.js";
-import { plan2d } from "../../../src/backends/fast/elementwise.js";
+import { binaryF32, plan2d, reduceSumF32, unaryF32 } from "../../../src/backends/fast/elementwise.js";
+import { fastRuntime } from "../../../src/backends/fast/index.js";
 import { assertNear, contiguous, forEachVariant, permutedView, randData } from "./helpers.js";
 
 const ATOL = 1e-5;
@@ -22,10 +23,10 @@ function hardValues(n: number, seed: number): Float32Array {
   return x;
 }
 
-function runFast<T extends unknown[]>(fn: (...args: T) => void, ...args: T): void {
-  gl.setBackend("fast");
-  fn(...args);
-}
+// The module's kernels themselves: the registered ones hand small sizes to the reference.
+const fastUnary = (op: UnaryOp, x: View, out: Float32Array): void => unaryF32(fastRuntime()!, op, x, out);
+const fastBinary = (op: BinaryOp, a: View, b: View, out: Float32Array): boolean => binaryF32(fastRuntime()!, op, a, b, out);
+const fastSum = (x: View, axes: number[], out: Float32Array): boolean => reduceSumF32(fastRuntime()!, "sum", x, axes, out);
 
 test("fast unary exp/tanh/sigmoid/relu match the reference on odd sizes, special values and strided views", async () => {
   await forEachVariant((v) => {
@@ -35,14 +36,14 @@ test("fast unary exp/tanh/sigmoid/relu match the reference on odd sizes, special
         const expected = new Float32Array(n);
         refUnary(op, x, expected);
         const out = new Float32Array(n);
-        runFast(kernel("unary"), op, x, out);
+        fastUnary(op, x, out);
         assertNear(out, expected, ATOL, RTOL, `${v} ${op} n=${n}`);
       }
       const t = permutedView([13, 9], [1, 0], 4);
       const expected = new Float32Array(13 * 9);
       refUnary(op, t, expected);
       const out = new Float32Array(13 * 9);
-      runFast(kernel("unary"), op, t, out);
+      fastUnary(op, t, out);
       assertNear(out, expected, ATOL, RTOL, `${v} ${op} transposed`);
     }
   });
@@ -56,7 +57,8 @@ test("fast exp, tanh and sigmoid stay within a few float32 ulps over a dense swe
     const expected = new Float32Array(n);
     refUnary(op, contiguous(x, [n]), expected);
     const out = new Float32Array(n);
-    runFast(kernel("unary"), op, contiguous(x, [n]), out);
+    gl.setBackend("fast");
+    kernel("unary")(op, contiguous(x, [n]), out);
     let worst = 0;
     for (let i = 0; i < n; i++) {
       const e = expected[i];
@@ -76,7 +78,6 @@ test("fast binary ops match the reference: same shape, scalar, row and column br
     cases.push(["bias row", [65, 17], [17], [65, 17]]);
     cases.push(["column", [9, 33], [9, 1], [9, 33]]);
     cases.push(["3-d folds to 2-d", [4, 6, 7], [1, 1, 7], [4, 6, 7]]);
-    cases.push(["3-d middle broadcast (reference path)", [4, 6, 7], [4, 1, 7], [4, 6, 7]]);
     cases.push(["empty", [0, 5], [5], [0, 5]]);
     let seed = 1;
     for (const op of BINARY) {
@@ -88,17 +89,24 @@ test("fast binary ops match the reference: same shape, scalar, row and column br
         const expected = new Float32Array(n);
         refBinary(op, a, b, expected);
         const out = new Float32Array(n);
-        runFast(kernel("binary"), op, a, b, out);
+        assert.ok(fastBinary(op, a, b, out), `${v} ${op} ${name}: handled by the module`);
         assertNear(out, expected, ATOL, RTOL, `${v} ${op} ${name}`);
       }
-      // Transposed operand: not foldable, answered by the reference path inside the fast kernel.
-      const a = permutedView([5, 8], [1, 0], seed++);
-      const b = contiguous(randData(40, seed++), [5, 8]);
-      const expected = new Float32Array(40);
-      refBinary(op, a, b, expected);
-      const out = new Float32Array(40);
-      runFast(kernel("binary"), op, a, b, out);
-      assertNear(out, expected, ATOL, RTOL, `${v} ${op} transposed`);
+      // Not foldable to rows×cols: the module declines and the registered kernel uses the reference.
+      const unfoldable: [string, View, View][] = [
+        ["transposed", permutedView([5, 80], [1, 0], seed++), contiguous(randData(400, seed++), [5, 80])],
+        ["middle broadcast", broadcastView([4, 1, 70], [4, 6, 70], seed++), broadcastView([4, 6, 70], [4, 6, 70], seed++)],
+      ];
+      for (const [name, a, b] of unfoldable) {
+        assert.equal(fastBinary(op, a, b, new Float32Array(a.shape.reduce((p, d) => p * d, 1))), false, `${name} declined`);
+        const n = a.shape.reduce((p, d) => p * d, 1);
+        const expected = new Float32Array(n);
+        refBinary(op, a, b, expected);
+        const out = new Float32Array(n);
+        gl.setBackend("fast");
+        kernel("binary")(op, a, b, out);
+        assertNear(out, expected, ATOL, RTOL, `${v} ${op} ${name}`);
+      }
     }
   });
 });
@@ -131,7 +139,6 @@ test("fast sum over trailing or leading axes matches the reference; other reduct
       [[3, 7, 17], [1, 2]],
       [[3, 7, 17], [0, 1]],
       [[3, 7, 17], [0, 1, 2]],
-      [[3, 7, 17], [1]], // middle axis: reference path
       [[1000], [0]],
       [[5, 1, 4], [0, 1]],
       [[0, 5], [0]],
@@ -146,17 +153,24 @@ test("fast sum over trailing or leading axes matches the reference; other reduct
       const expected = new Float32Array(outLen);
       refReduce("sum", x, axes, expected);
       const out = new Float32Array(outLen).fill(123);
-      runFast(kernel("reduce"), "sum", x, axes, out);
+      assert.ok(fastSum(x, axes, out), `${v} sum ${JSON.stringify(shape)} handled by the module`);
       assertNear(out, expected, ATOL, RTOL, `${v} sum ${JSON.stringify(shape)} over ${axes}`);
     }
-    // Non-contiguous input and a non-sum op go through the reference.
-    const t = permutedView([6, 10], [1, 0], 3);
-    for (const op of ["sum", "max"] as const) {
-      const expected = new Float32Array(6);
-      refReduce(op, t, [1], expected);
-      const out = new Float32Array(6);
-      runFast(kernel("reduce"), op, t, [1], out);
-      assertNear(out, expected, ATOL, RTOL, `${v} ${op} transposed`);
+    // A middle axis, a non-contiguous input and a non-sum op: declined, answered by the reference.
+    const cases: [string, "sum" | "max", View, number[]][] = [
+      ["middle axis", "sum", contiguous(randData(3 * 70 * 17, 1), [3, 70, 17]), [1]],
+      ["transposed", "sum", permutedView([60, 10], [1, 0], 3), [1]],
+      ["max", "max", contiguous(randData(600, 4), [60, 10]), [1]],
+    ];
+    for (const [name, op, x, axes] of cases) {
+      const outLen = x.shape.reduce((p, d, i) => (axes.includes(i) ? p : p * d), 1);
+      if (op === "sum") assert.equal(fastSum(x, axes, new Float32Array(outLen)), false, `${name} declined`);
+      const expected = new Float32Array(outLen);
+      refReduce(op, x, axes, expected);
+      const out = new Float32Array(outLen);
+      gl.setBackend("fast");
+      kernel("reduce")(op, x, axes, out);
+      assertNear(out, expected, ATOL, RTOL, `${v} ${op} ${name}`);
     }
   });
 });

@@ -4,17 +4,18 @@ import * as gl from "../../../src/index.js";
 import type { View } from "../../../src/backend/kernels.js";
 import { kernel } from "../../../src/backend/registry.js";
 import { matmul as refMatmul } from "../../../src/backends/js/matmul.js";
-import { backendInfo, matmulPacked, packB } from "../../../src/backends/fast/index.js";
+import { backendInfo, fastRuntime, matmulPacked, packB } from "../../../src/backends/fast/index.js";
+import { matmulF32 } from "../../../src/backends/fast/gemm.js";
 import { assertNear, contiguous, forEachVariant, permutedView, randData } from "./helpers.js";
 
 // float32 accumulation error grows with the reduction length; the reference sums in float64.
 const atolFor = (K: number): number => 1e-5 * (1 + K / 32);
 const RTOL = 1e-4;
 
+/** The module's GEMM itself, below the size where the registered kernel hands tiny products to the reference. */
 function fastMatmul(a: View, b: View): Float32Array {
-  gl.setBackend("fast");
   const out = new Float32Array(a.shape[0] * a.shape[1] * b.shape[2]);
-  kernel("matmul")(a, b, out);
+  matmulF32(fastRuntime()!, a, b, out);
   return out;
 }
 
@@ -95,6 +96,17 @@ test("fast GEMM propagates Inf and NaN like the reference", async () => {
     b[4 * N + 18] = -Infinity;
     check(contiguous(a, [1, M, K]), contiguous(b, [1, K, N]), `${v} non-finite`);
   });
+});
+
+test("the registered matmul kernel sends real products to the module and tiny ones to the reference", () => {
+  gl.setBackend("fast");
+  const rt = fastRuntime()!;
+  const before = rt.calls;
+  const big = [contiguous(randData(16 * 32, 1), [1, 16, 32]), contiguous(randData(32 * 24, 2), [1, 32, 24])];
+  kernel("matmul")(big[0], big[1], new Float32Array(16 * 24));
+  assert.equal(rt.calls, before + 1);
+  kernel("matmul")(contiguous(randData(4, 1), [1, 2, 2]), contiguous(randData(4, 2), [1, 2, 2]), new Float32Array(4));
+  assert.equal(rt.calls, before + 1);
 });
 
 test("matmul through tensors on the fast backend, forward and backward, matches the js backend", () => {
