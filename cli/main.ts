@@ -1,0 +1,47 @@
+import { Command, InvalidArgumentError } from "commander";
+import { DEMO_DEFAULTS, runDemo } from "./demo.js";
+
+function int(name: string, min = 1) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got "${v}"`);
+    return n;
+  };
+}
+
+function positive(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number, got "${v}"`);
+    return n;
+  };
+}
+
+const program = new Command()
+  .name("gradlab")
+  .description("Train recurrent networks and T5, and see their gradient flow.")
+  .showHelpAfterError()
+  .configureOutput({ outputError: (s, write) => write(s) });
+
+program
+  .command("demo")
+  .description("Train a character LSTM on Tiny Shakespeare for about a minute; print a sample and a gradient-flow report")
+  .option("--seconds <n>", "training time budget in seconds", positive("--seconds"), DEMO_DEFAULTS.seconds)
+  .option("--hidden <n>", "LSTM hidden size", int("--hidden"), DEMO_DEFAULTS.hidden)
+  .option("--layers <n>", "number of stacked LSTM layers", int("--layers"), DEMO_DEFAULTS.layers)
+  .option("--batch <n>", "sequences per batch", int("--batch"), DEMO_DEFAULTS.batch)
+  .option("--bptt <n>", "characters per truncated-BPTT window", int("--bptt", 2), DEMO_DEFAULTS.bptt)
+  .option("--seed <n>", "random seed", int("--seed", 0), DEMO_DEFAULTS.seed)
+  .option("--sample-length <n>", "characters to sample at the end", int("--sample-length", 0), DEMO_DEFAULTS.sampleLength)
+  .option("--out <dir>", "run directory (default runs/demo-<time>)", "")
+  .action(async (opts) => {
+    await runDemo({ ...DEMO_DEFAULTS, ...opts });
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  const err = e as Error;
+  process.stderr.write(`gradlab: ${err.message}\n`);
+  process.exitCode = 1;
+}
