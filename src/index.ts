@@ -20,3 +20,4 @@ export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled, AnomalyError, type A
 export * as nn from "./nn/index.js";
 export * as diagnostics from "./diagnostics/index.js";
 export * as models from "./models/index.js";
+export * as train from "./train/index.js";
