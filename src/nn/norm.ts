@@ -1,4 +1,4 @@
-import { ShapeError, fmtShape } from "../core/errors.js";
+import { DTypeError, GradlabError, ShapeError, fmtShape } from "../core/errors.js";
 import { layerNorm, rmsNorm } from "../tensor/ops/functional.js";
 import { Tensor, empty } from "../tensor/tensor.js";
 import { ones_, zeros_ } from "./init.js";
@@ -13,7 +13,11 @@ function normShape(op: string, s: number | readonly number[]): number[] {
   return shape;
 }
 
-function checkTail(op: string, x: Tensor, shape: readonly number[]): void {
+/** Input checks shared by both norms: a float Tensor of the parameters' dtype ending with normalizedShape. */
+function checkNormInput(op: string, x: unknown, weight: Parameter | null, shape: readonly number[]): asserts x is Tensor {
+  if (weight) checkInput(op, x, weight.dtype as FloatDType);
+  else if (!(x instanceof Tensor)) throw new GradlabError(`${op}: input must be a Tensor, got ${x === null ? "null" : typeof x}`);
+  else if (x.dtype === "int32") throw new DTypeError(`${op}: expected a floating-point input, got int32`);
   const k = shape.length;
   if (x.ndim < k || x.shape.slice(x.ndim - k).some((d, i) => d !== shape[i])) {
     throw new ShapeError(`${op}: input ${fmtShape(x.shape)} must end with the normalized shape ${fmtShape(shape)}`);
@@ -47,9 +51,7 @@ export class LayerNorm extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    if (this.weight) checkInput("LayerNorm", x, this.weight.dtype as FloatDType);
-    else checkInput("LayerNorm", x, x instanceof Tensor && x.dtype === "float64" ? "float64" : "float32");
-    checkTail("LayerNorm", x, this.normalizedShape);
+    checkNormInput("LayerNorm", x, this.weight, this.normalizedShape);
     return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
   }
 
@@ -82,9 +84,7 @@ export class RMSNorm extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    if (this.weight) checkInput("RMSNorm", x, this.weight.dtype as FloatDType);
-    else checkInput("RMSNorm", x, x instanceof Tensor && x.dtype === "float64" ? "float64" : "float32");
-    checkTail("RMSNorm", x, this.normalizedShape);
+    checkNormInput("RMSNorm", x, this.weight, this.normalizedShape);
     return rmsNorm(x, this.normalizedShape, this.weight, this.eps);
   }
 

@@ -170,6 +170,8 @@ test("LayerNorm matches its formula (biased variance, eps inside the root) and P
   assertClose(zr.var(1, { correction: 0 }).toArray(), new Array(5).fill(1), 1e-4, 0);
   assert.throws(() => ln.forward(gl.zeros([2, 5], { dtype: "float64" })), (e: unknown) => e instanceof gl.ShapeError && /LayerNorm: input \[2, 5\] must end with the normalized shape \[4\]/.test(e.message));
   assert.throws(() => new LayerNorm([]), /at least one dim/);
+  assert.throws(() => ln.forward(gl.zeros([2, 4])), (e: unknown) => e instanceof gl.DTypeError && /LayerNorm: input dtype float32 does not match the parameters' dtype float64/.test(e.message));
+  assert.throws(() => plain.forward(gl.zeros([2, 3], { dtype: "int32" })), (e: unknown) => e instanceof gl.DTypeError && /LayerNorm: expected a floating-point input, got int32/.test(e.message));
 });
 
 test("RMSNorm matches its formula; the default eps is the dtype's machine epsilon", () => {
