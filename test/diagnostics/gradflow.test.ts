@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import * as gl from "../../src/index.js";
 import { assertClose } from "../helpers/gradcheck.js";
 
@@ -131,4 +132,24 @@ test("bidirectional two-layer LSTM inside a model: one entry per layer and direc
   // arrives at its last processed step and the ratio is undefined.
   assert.equal(rev.firstOverLast, null);
   assert.ok(rev.dhNorm[29] > 0);
+});
+
+test("the monitor's ‖∂J/∂h_t‖ and ratio equal PyTorch's for RNN, LSTM and GRU, and all are flagged vanishing", () => {
+  for (const kind of ["rnn", "lstm", "gru"] as const) {
+    const t = gl.io.readSafetensors(new Uint8Array(readFileSync(new URL(`../fixtures/gradflow/${kind}.safetensors`, import.meta.url))), kind);
+    const opts = { inputSize: 8, hiddenSize: 16, dtype: "float64" as const };
+    const m = kind === "lstm" ? new gl.nn.LSTM(opts) : kind === "gru" ? new gl.nn.GRU(opts) : new gl.nn.RNN(opts);
+    const sd: Record<string, gl.Tensor> = {};
+    for (const [k, v] of Object.entries(t)) if (k.startsWith("param.")) sd[k.slice(6)] = v;
+    m.loadStateDict(sd);
+    const mon = new D.GradFlowMonitor(m);
+    const out = m.forward(t.x) as [gl.Tensor, gl.Tensor | [gl.Tensor, gl.Tensor]];
+    const hN = Array.isArray(out[1]) ? out[1][0] : out[1];
+    hN.select(0, 0).matmul(t.v).sum().backward();
+    const rec = mon.collect({ step: 0 });
+    const want = Array.from(t.dJ_dh_norm.toArray());
+    assertClose(rec.hidden[0].dhNorm, want, 0, 1e-9, `${kind} ‖∂J/∂h_t‖`);
+    assertClose([rec.hidden[0].firstOverLast!], [want[0] / want[want.length - 1]], 0, 1e-9);
+    assert.deepEqual(rec.flags.map((f) => [f.kind, f.target]), [["vanishing", "<model>[layer 0, forward]"]]);
+  }
 });
