@@ -161,11 +161,14 @@ test("orthogonal_ is Haar-distributed: entries of a 3×3 draw have mean 0 and va
 test("orthogonal_ of a 2048×512 matrix takes well under the time of one reflector at a time", (t) => {
   const w = gl.zeros([2048, 512]);
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   init.orthogonal_(w, 1, g(1));
-  const ms = performance.now() - t0;
-  t.diagnostic(`orthogonal_ 2048x512 float32: ${ms.toFixed(0)} ms`);
-  // About 0.5 s on one quiet core; the bound leaves room for a loaded machine.
-  assert.ok(ms < 3000, `${ms} ms`);
+  const cpu = process.cpuUsage(c0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  t.diagnostic(`orthogonal_ 2048x512 float32: ${(performance.now() - t0).toFixed(0)} ms wall, ${cpuMs.toFixed(0)} ms CPU`);
+  // About 0.5 s on one quiet core (unblocked Householder: 2.5–3 s). CPU time, not wall time, so
+  // other processes on a shared machine do not make this fail.
+  assert.ok(cpuMs < 2000, `${cpuMs} ms CPU`);
   const cols = w.narrow(1, 0, 64).to("float64");
   assert.ok(orthError(cols) < 1e-5, `‖QᵀQ − I‖ ${orthError(cols)}`);
 });
