@@ -21,3 +21,4 @@ export * as nn from "./nn/index.js";
 export * as diagnostics from "./diagnostics/index.js";
 export * as models from "./models/index.js";
 export * as train from "./train/index.js";
+export * as t5 from "./models/t5/index.js";
