@@ -1,11 +1,10 @@
-// Child process for test/io/checkpoint.test.ts: trains a small recurrent model with dropout,
-// AdamW, a global clip, a schedule and a seeded data stream, and saves or resumes checkpoints.
+// Training run for test/io/checkpoint.test.ts, also run as a child process: a small recurrent
+// model with dropout, AdamW, a global clip, a schedule and a seeded data stream, saving or
+// resuming checkpoints.
 // Usage: node --import tsx test/io/checkpoint-child.ts <full|first|second|big> <dir> <steps> <out>
 import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import * as gl from "../../src/index.js";
-
-const [mode, dir, stepsArg, out] = process.argv.slice(2);
-const N = Number(stepsArg);
 
 class Net extends gl.nn.Module {
   rnn = new gl.nn.LSTM({ inputSize: 3, hiddenSize: 8, numLayers: 2, dropout: 0.3 });
@@ -13,7 +12,7 @@ class Net extends gl.nn.Module {
   head = new gl.nn.Linear(8, 2);
 }
 
-function setup() {
+function setup(N: number) {
   gl.manualSeed(0);
   const model = new Net();
   const optimizer = new gl.optim.AdamW(model.parameters(), { lr: 0.02, globalClipNorm: 1 });
@@ -38,11 +37,12 @@ function train(t: ReturnType<typeof setup>, from: number, to: number): number {
   return batch;
 }
 
-async function main(): Promise<void> {
+/** Runs one mode; "full" and "second" write the final state, encoded as a checkpoint, to `out`. */
+export async function runMode(mode: string, dir: string, N: number, out: string): Promise<void> {
   if (mode === "big") {
     // A large model so that a save takes long enough to be interrupted.
     gl.manualSeed(1);
-    const model = new gl.nn.Linear(1500, 1500, { dtype: "float64" });
+    const model = new gl.nn.Linear(1000, 1000, { dtype: "float64" });
     await gl.io.saveCheckpoint(dir, { model }, { step: 1 });
     process.stdout.write("ready\n");
     for (let step = 2; ; step++) {
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
       await gl.io.saveCheckpoint(dir, { model }, { step }, { keepLast: 100 });
     }
   }
-  const t = setup();
+  const t = setup(N);
   let step = 0;
   if (mode === "second") {
     const r = await gl.io.loadLatestCheckpoint(dir, t);
@@ -63,7 +63,10 @@ async function main(): Promise<void> {
   else writeFileSync(out, gl.io.encodeCheckpoint(t, { step: end, dataPosition: { batch } }));
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const [mode, dir, steps, out] = process.argv.slice(2);
+  runMode(mode, dir, Number(steps), out).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
