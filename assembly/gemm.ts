@@ -15,9 +15,6 @@ export const KC: i32 = 256;
 export const MC: i32 = 96;
 export const NC: i32 = 2048;
 
-// An MR×NR tile for edge blocks, so the kernels always store whole tiles.
-const EDGE_BYTES: i32 = 3 * 16 * 4;
-const edge: usize = memory.data(EDGE_BYTES, 16);
 
 @inline function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
@@ -84,14 +81,16 @@ export function packBFull(src: usize, rs: i32, cs: i32, K: i32, N: i32, dst: usi
 /**
  * C[M×N] (row stride ldc) = A·B, or += when `accumulate`. With `prepacked`, B is the result of
  * packBFull and rsB/csB are ignored; otherwise B is packed block by block into `bp`.
- * `ap` needs MC·KC floats (rounded up to MR rows); `bp` needs KC·NC floats (rounded up to NR cols).
+ * `ap` needs MC·KC floats (rounded up to MR rows); `bp` needs KC·NC floats (rounded up to NR cols);
+ * `edge` holds one MR×NR tile for partial tiles at the borders. Each thread passes its own three
+ * buffers, so calls on disjoint rows of C can run at once over a shared memory.
  */
 export function gemm(
   M: i32, N: i32, K: i32,
   A: usize, rsA: i32, csA: i32,
   B: usize, rsB: i32, csB: i32, prepacked: bool,
   C: usize, ldc: i32, accumulate: bool,
-  ap: usize, bp: usize,
+  ap: usize, bp: usize, edge: usize,
 ): void {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
@@ -114,13 +113,13 @@ export function gemm(
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
         packA(A + (<usize>(ic * rsA + pc * csA) << 2), rsA, csA, mc, kc, ap);
-        macro(mc, nc, kc, ap, bBlock, C + (<usize>(ic * ldc + jc) << 2), ldc, acc);
+        macro(mc, nc, kc, ap, bBlock, C + (<usize>(ic * ldc + jc) << 2), ldc, acc, edge);
       }
     }
   }
 }
 
-function macro(mc: i32, nc: i32, kc: i32, ap: usize, bp: usize, C: usize, ldc: i32, acc: bool): void {
+function macro(mc: i32, nc: i32, kc: i32, ap: usize, bp: usize, C: usize, ldc: i32, acc: bool, edge: usize): void {
   for (let j0 = 0; j0 < nc; j0 += NR) {
     const nr = min(NR, nc - j0);
     const bPanel = bp + (<usize>(j0 * kc) << 2);

@@ -1,6 +1,7 @@
-// Compiles the fast backend's AssemblyScript sources (assembly/) twice, with plain SIMD128 and with
-// relaxed SIMD, and writes both binaries as base64 into a generated TypeScript module. Embedding the
-// bytes lets the backend load in Node and in browsers without file-system or network access.
+// Compiles the fast backend's AssemblyScript sources (assembly/) with plain SIMD128 and with relaxed
+// SIMD, each with its own memory and with a shared imported one, and writes the binaries as base64
+// into a generated TypeScript module. Embedding the bytes lets the backend load in Node and in
+// browsers without file-system or network access.
 // Usage: node scripts/build-wasm.mjs   (run by `npm run build`; the output is gitignored)
 import asc from "assemblyscript/asc";
 import { mkdirSync, writeFileSync } from "node:fs";
@@ -11,9 +12,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const entry = join(root, "assembly", "index.ts");
 const outFile = join(root, "src", "backends", "fast", "wasm-binaries.generated.ts");
 
+// The shared builds import one shared memory, so worker threads can run GEMM blocks on it; the
+// others own their memory, for engines without SharedArrayBuffer (browsers without cross-origin
+// isolation). 32768 pages = 2 GiB, the most a shared memory may grow to.
+const SHARED = ["--importMemory", "--sharedMemory", "--maximumMemory", "32768", "--enable", "threads"];
 const variants = {
   simd128: ["--enable", "simd"],
   relaxed: ["--enable", "simd", "--enable", "relaxed-simd"],
+  simd128Shared: ["--enable", "simd", ...SHARED],
+  relaxedShared: ["--enable", "simd", "--enable", "relaxed-simd", ...SHARED],
 };
 
 async function compile(name, flags) {

@@ -12,7 +12,7 @@ export { manualSeed, Generator, defaultGenerator } from "./core/rng.js";
 export { type DType, type TypedArray } from "./core/dtype.js";
 export { GradlabError, ShapeError, DTypeError, AutogradError, IOError } from "./core/errors.js";
 export { setBackend, getBackend, listBackends, setStrictKernels, registerKernel } from "./backend/registry.js";
-export { backendInfo, type BackendInfo } from "./backends/fast/index.js";
+export { backendInfo, setNumThreads, type BackendInfo } from "./backends/fast/index.js";
 export * as data from "./data/index.js";
 export * as io from "./io/index.js";
 export * as optim from "./optim/index.js";

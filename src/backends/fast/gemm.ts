@@ -2,6 +2,7 @@ import type { View } from "../../backend/kernels.js";
 import { DTypeError, GradlabError, ShapeError, fmtShape } from "../../core/errors.js";
 import type { Pin, WasmRuntime } from "./runtime.js";
 import { stage, unstage } from "./stage.js";
+import type { ThreadPool } from "./threads.js";
 
 function roundUp(n: number, m: number): number {
   return Math.ceil(n / m) * m;
@@ -17,12 +18,50 @@ function bBuffer(rt: WasmRuntime, K: number, N: number): number {
   return rt.alloc(Math.min(rt.kc, K) * roundUp(Math.min(rt.nc, N), rt.nr) * 4);
 }
 
+/** Worker threads for large products: the pool, the compute threads allowed (workers + this one). */
+export interface Parallel {
+  pool: ThreadPool | null;
+  threads: number;
+  /** Products below this many flops stay on one thread: waking a worker costs 10–75 µs. */
+  minFlop: number;
+}
+
+const SERIAL: Parallel = { pool: null, threads: 1, minFlop: Infinity };
+
+/** How many threads to use for one M×N×K product. */
+function threadsFor(par: Parallel, M: number, N: number, K: number, mr: number): number {
+  if (!par.pool || par.threads < 2 || 2 * M * N * K < par.minFlop) return 1;
+  // Every thread gets at least one full tile row.
+  return Math.max(1, Math.min(par.threads, par.pool.ready + 1, Math.floor(M / mr)));
+}
+
+/**
+ * C[M, N] (row stride ldc) = A·B (+= with acc) for a B packed by packBFull, the rows of C split
+ * over `threads` threads, each with its own packing buffers.
+ */
+function gemmPackedRows(
+  rt: WasmRuntime, par: Parallel, threads: number,
+  M: number, N: number, K: number, A: number, rsA: number, csA: number, packed: number, C: number, ldc: number, acc: boolean,
+): void {
+  const rows = roundUp(Math.ceil(M / threads), rt.mr);
+  const jobs: number[][] = [];
+  for (let m0 = 0; m0 < M; m0 += rows) {
+    const m = Math.min(rows, M - m0);
+    const ap = aBuffer(rt, m, K);
+    const edge = rt.alloc(rt.mr * rt.nr * 4);
+    jobs.push([m, N, K, A + m0 * rsA * 4, rsA, csA, packed, 0, 0, 1, C + m0 * ldc * 4, ldc, acc ? 1 : 0, ap, 0, edge]);
+  }
+  if (jobs.length === 1) rt.wasm.gemm(...(jobs[0] as Parameters<typeof rt.wasm.gemm>));
+  else par.pool!.run(jobs);
+}
+
 /**
  * The "matmul" kernel for float32: a [B, M, K] · b [B, K, N] → out [B, M, N], operands of any
  * strides. Operands are copied into scratch as they lie (strides kept) and packed into panels
- * by the module; a B broadcast over the batch (stride 0) is packed once for all batches.
+ * by the module; a B broadcast over the batch (stride 0) is packed once for all batches. Large
+ * products split their rows over worker threads, B packed once for all of them.
  */
-export function matmulF32(rt: WasmRuntime, a: View, b: View, out: Float32Array): void {
+export function matmulF32(rt: WasmRuntime, a: View, b: View, out: Float32Array, par: Parallel = SERIAL): void {
   const [B, M, K] = a.shape;
   const N = b.shape[2];
   if (out.length === 0) return;
@@ -31,20 +70,21 @@ export function matmulF32(rt: WasmRuntime, a: View, b: View, out: Float32Array):
   const sa = stage(rt, a, B * M * K);
   const sb = stage(rt, b, B * K * N);
   const c = rt.alloc(M * N * 4);
-  const ap = aBuffer(rt, M, K);
-  const bp = bBuffer(rt, K, N);
+  const threads = K > 0 ? threadsFor(par, M, N, K, rt.mr) : 1;
+  const shared = B > 1 && b.strides[0] === 0;
   let packed = -1;
-  if (B > 1 && b.strides[0] === 0 && K > 0) {
-    packed = rt.alloc(w.packedBSize(K, N) * 4);
-    w.packBFull(sb.ptr, sb.strides[1], sb.strides[2], K, N, packed);
-  }
+  if ((shared || threads > 1) && K > 0) packed = rt.alloc(w.packedBSize(K, N) * 4);
+  const ap = packed < 0 ? aBuffer(rt, M, K) : 0;
+  const bp = packed < 0 ? bBuffer(rt, K, N) : 0;
+  const edge = packed < 0 ? rt.alloc(rt.mr * rt.nr * 4) : 0;
   for (let bi = 0; bi < B; bi++) {
     const pa = sa.ptr + bi * sa.strides[0] * 4;
+    const pb = sb.ptr + bi * sb.strides[0] * 4;
     if (packed >= 0) {
-      w.gemm(M, N, K, pa, sa.strides[1], sa.strides[2], packed, 0, 0, 1, c, N, 0, ap, bp);
+      if (bi === 0 || !shared) w.packBFull(pb, sb.strides[1], sb.strides[2], K, N, packed);
+      gemmPackedRows(rt, par, threads, M, N, K, pa, sa.strides[1], sa.strides[2], packed, c, N, false);
     } else {
-      const pb = sb.ptr + bi * sb.strides[0] * 4;
-      w.gemm(M, N, K, pa, sa.strides[1], sa.strides[2], pb, sb.strides[1], sb.strides[2], 0, c, N, 0, ap, bp);
+      w.gemm(M, N, K, pa, sa.strides[1], sa.strides[2], pb, sb.strides[1], sb.strides[2], 0, c, N, 0, ap, bp, edge);
     }
     unstage(rt, c, M * N, out, bi * M * N);
   }
@@ -121,7 +161,7 @@ export interface MatmulPackedOptions {
 }
 
 /** out[M, N] (=|+=) a[M, K] · B for a packed B; a may have any strides. */
-export function matmulPackedF32(a: View, b: PackedMatrix, out: Float32Array, opts: MatmulPackedOptions = {}): void {
+export function matmulPackedF32(a: View, b: PackedMatrix, out: Float32Array, opts: MatmulPackedOptions = {}, par: Parallel = SERIAL): void {
   require2dF32("matmulPacked", a, "a");
   const rt = b.runtime;
   const [M, K] = a.shape;
@@ -139,7 +179,7 @@ export function matmulPackedF32(a: View, b: PackedMatrix, out: Float32Array, opt
   const sa = stage(rt, a, M * K);
   const c = rt.alloc(M * N * 4);
   if (opts.accumulate) rt.f32.set(out.subarray(at, at + M * N), c >> 2);
-  const ap = aBuffer(rt, M, K);
-  rt.wasm.gemm(M, N, K, sa.ptr, sa.strides[0], sa.strides[1], bPtr, 0, 0, 1, c, N, opts.accumulate ? 1 : 0, ap, 0);
+  const threads = K > 0 ? threadsFor(par, M, N, K, rt.mr) : 1;
+  gemmPackedRows(rt, par, threads, M, N, K, sa.ptr, sa.strides[0], sa.strides[1], bPtr, c, N, opts.accumulate ?? false);
   unstage(rt, c, M * N, out, at);
 }

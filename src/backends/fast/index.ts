@@ -19,6 +19,7 @@ import { binaryF32, hasBinary, hasUnary, reduceSumF32, unaryF32 } from "./elemen
 import { type MatmulPackedOptions, PackedMatrix, matmulF32, matmulPackedF32, packMatrix } from "./gemm.js";
 import { type FastDetection, detect, instantiate } from "./loader.js";
 import { ArenaFullError, type FastVariant, WasmRuntime } from "./runtime.js";
+import { coresSeen, initThreads, parallelFor, requestThreads, threadCount, threadsReady } from "./threads.js";
 
 export const FAST_BACKEND = "fast";
 
@@ -60,7 +61,7 @@ function registerFastKernels(): void {
     const rt = runtime;
     const flop = 2 * out.length * a.shape[2];
     if (!rt || flop < MIN_SIZE.matmulFlop || !(out instanceof Float32Array) || !f32(a, b)) return refMatmul(a, b, out);
-    orReference(() => (matmulF32(rt, a, b, out), true), () => refMatmul(a, b, out));
+    orReference(() => (matmulF32(rt, a, b, out, parallelFor(rt, flop)), true), () => refMatmul(a, b, out));
   });
   registerKernel("unary", FAST_BACKEND, (op: UnaryOp, x, out) => {
     const rt = runtime;
@@ -88,7 +89,7 @@ function registerFastKernels(): void {
 export async function setFastVariant(variant: FastVariant): Promise<void> {
   let rt = runtimes.get(variant);
   if (!rt) {
-    rt = await instantiate(variant);
+    rt = await instantiate(variant, detection.shared);
     runtimes.set(variant, rt);
   }
   runtime = rt;
@@ -103,7 +104,23 @@ export function packB(b: View, opts: { transpose?: boolean } = {}): PackedMatrix
 /** out[M, N] = a[M, K] · B (or += with `accumulate`), B from packB; a float32 of any strides. */
 export function matmulPacked(a: View, b: PackedMatrix, out: Float32Array, opts: MatmulPackedOptions = {}): void {
   if (b.released) throw new GradlabError("matmulPacked: the packed matrix was released");
-  matmulPackedF32(a, b, out, opts);
+  const flop = 2 * a.shape[0] * b.rows * b.cols;
+  matmulPackedF32(a, b, out, opts, parallelFor(b.runtime, flop));
+}
+
+/**
+ * Compute threads of the fast backend (this one plus workers), for products large enough to pay
+ * for waking them. Clamped to the cores the engine reports; 1 where shared WebAssembly memory is
+ * unavailable. Workers start at the first large product after this call.
+ */
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new GradlabError(`setNumThreads: expected a positive integer, got ${n}`);
+  requestThreads(n);
+}
+
+/** Starts the worker threads now and resolves when they take work; returns the compute threads. */
+export async function threadsStarted(): Promise<number> {
+  return runtime ? threadsReady(runtime) : 1;
 }
 
 /** What the library runs on; JSON-serialisable. */
@@ -120,12 +137,18 @@ export interface BackendInfo {
     relaxedViaFlag: boolean;
     /** Bytes of WebAssembly memory the fast kernels hold (scratch and packed weights). */
     memoryBytes: number;
+    /** Compute threads large products use (this thread plus workers); see setNumThreads. */
+    threads: number;
+    /** Cores the engine reports: the most threads there will be. */
+    cores: number;
+    /** Whether the memory is shared with worker threads (needs SharedArrayBuffer). */
+    sharedMemory: boolean;
     /** Why the fast backend or a better build is missing; null when nothing is. */
     note: string | null;
   };
 }
 
-let detection: FastDetection = { variants: [], relaxedViaFlag: false, reason: "not initialised" };
+let detection: FastDetection = { variants: [], relaxedViaFlag: false, shared: false, reason: "not initialised" };
 
 function detectionNote(): string {
   return detection.reason ?? "unknown reason";
@@ -140,6 +163,9 @@ export function backendInfo(): BackendInfo {
       variants: [...detection.variants],
       relaxedViaFlag: detection.relaxedViaFlag,
       memoryBytes: runtime?.byteLength ?? 0,
+      threads: threadCount(runtime),
+      cores: coresSeen(),
+      sharedMemory: runtime?.shared ?? false,
       note: detection.reason,
     },
   };
@@ -155,6 +181,7 @@ async function init(): Promise<void> {
   try {
     detection = await detect();
     if (detection.variants.length === 0) return;
+    await initThreads();
     await setFastVariant(detection.variants[0]);
   } catch (e) {
     runtime = null;

@@ -19,7 +19,7 @@ export interface WasmExports {
     A: number, rsA: number, csA: number,
     B: number, rsB: number, csB: number, prepacked: number,
     C: number, ldc: number, accumulate: number,
-    ap: number, bp: number,
+    ap: number, bp: number, edge: number,
   ): void;
   unary(op: number, x: number, out: number, n: number): void;
   binary(op: number, a: number, ra: number, ca: number, b: number, rb: number, cb: number, out: number, rows: number, cols: number): void;
@@ -32,6 +32,8 @@ export class ArenaFullError extends GradlabError {}
 
 const PAGE = 65536;
 const ALIGN = 64;
+/** Int32 slots at the start of the arena through which worker threads take GEMM jobs (threads.ts). */
+export const CONTROL_INTS = 64 * 32;
 
 function alignUp(n: number, a: number): number {
   return Math.ceil(n / a) * a;
@@ -58,6 +60,8 @@ export class WasmRuntime {
   private readonly memory: WebAssembly.Memory;
   private view: Float32Array;
   private readonly base: number;
+  /** Byte address of the worker control block (CONTROL_INTS int32s). */
+  readonly control: number;
   private readonly pins: Pin[] = [];
   private pinnedTop: number;
   private top: number;
@@ -67,6 +71,8 @@ export class WasmRuntime {
   constructor(
     readonly variant: FastVariant,
     readonly wasm: WasmExports,
+    /** The compiled module, so worker threads can instantiate it over the same (shared) memory. */
+    readonly module: WebAssembly.Module,
   ) {
     this.memory = wasm.memory;
     this.view = new Float32Array(this.memory.buffer);
@@ -75,7 +81,9 @@ export class WasmRuntime {
     this.kc = wasm.KC.value as number;
     this.mc = wasm.MC.value as number;
     this.nc = wasm.NC.value as number;
-    this.base = alignUp(wasm.heapBase(), ALIGN);
+    this.control = alignUp(wasm.heapBase(), ALIGN);
+    this.base = this.control + CONTROL_INTS * 4;
+    this.ensure(this.base);
     this.pinnedTop = this.base;
     this.top = this.base;
   }
@@ -84,6 +92,21 @@ export class WasmRuntime {
   get f32(): Float32Array {
     if (this.view.buffer !== this.memory.buffer) this.view = new Float32Array(this.memory.buffer);
     return this.view;
+  }
+
+  /** Whether the memory is shared, so worker threads can work on it. */
+  get shared(): boolean {
+    return typeof SharedArrayBuffer === "function" && this.memory.buffer instanceof SharedArrayBuffer;
+  }
+
+  /** Int32 view of the worker control block. */
+  controlView(): Int32Array {
+    return new Int32Array(this.memory.buffer, this.control, CONTROL_INTS);
+  }
+
+  /** The memory itself, handed to worker threads. */
+  get sharedMemory(): WebAssembly.Memory {
+    return this.memory;
   }
 
   /** Bytes of memory the module holds now (it only grows; scratch is reused across calls). */

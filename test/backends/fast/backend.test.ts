@@ -44,7 +44,8 @@ test("a missing or unusable build leaves the reference backend, with a reason th
   const none = await detectFrom(null);
   assert.deepEqual(none.variants, []);
   assert.match(none.reason!, /not built.*npm run build.*reference/);
-  const broken = await detectFrom({ simd128: btoa("not wasm"), relaxed: btoa("nor this") });
+  const junk = btoa("not wasm");
+  const broken = await detectFrom({ simd128: junk, relaxed: junk, simd128Shared: junk, relaxedShared: junk });
   assert.deepEqual(broken.variants, []);
   assert.match(broken.reason!, /reference kernels/);
 });

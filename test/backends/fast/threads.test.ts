@@ -1,0 +1,73 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as gl from "../../../src/index.js";
+import type { View } from "../../../src/backend/kernels.js";
+import { kernel } from "../../../src/backend/registry.js";
+import { matmul as refMatmul } from "../../../src/backends/js/matmul.js";
+import { fastRuntime, matmulPacked, packB, setFastVariant, threadsStarted } from "../../../src/backends/fast/index.js";
+import { matmulF32 } from "../../../src/backends/fast/gemm.js";
+import { parallelFor } from "../../../src/backends/fast/threads.js";
+import { assertNear, contiguous, permutedView, randData } from "./helpers.js";
+
+const atolFor = (K: number): number => 1e-5 * (1 + K / 32);
+
+test("setNumThreads takes positive integers, never exceeds the cores, and backendInfo reports it", () => {
+  const { cores, sharedMemory } = gl.backendInfo().fast;
+  assert.ok(cores >= 1);
+  gl.setNumThreads(1);
+  assert.equal(gl.backendInfo().fast.threads, 1);
+  gl.setNumThreads(cores + 5);
+  assert.equal(gl.backendInfo().fast.threads, sharedMemory ? cores : 1);
+  for (const bad of [0, -1, 1.5, NaN]) assert.throws(() => gl.setNumThreads(bad), /setNumThreads: expected a positive integer, got/);
+});
+
+test("products split over worker threads match the reference, packed or not, for every build", async (t) => {
+  if (gl.backendInfo().fast.cores < 2 || !gl.backendInfo().fast.sharedMemory) {
+    t.diagnostic("one core or no shared memory here: nothing to split");
+    return;
+  }
+  for (const v of gl.backendInfo().fast.variants) {
+    await setFastVariant(v);
+    gl.setNumThreads(2);
+    assert.equal(await threadsStarted(), 2);
+    const rt = fastRuntime()!;
+    for (const [B, M, K, N] of [
+      [1, 130, 301, 67],
+      [2, 67, 129, 515],
+      [1, 7, 1030, 900],
+    ]) {
+      const par = parallelFor(rt, 2 * M * K * N);
+      assert.ok(par.pool && par.threads === 2, `${M}x${K}x${N} is large enough to split`);
+      const a = permutedView([B, M, K], [0, 2, 1], M); // transposed A, as in backward
+      const b = permutedView([B, K, N], [0, 1, 2], N);
+      const expected = new Float32Array(B * M * N);
+      refMatmul(a, b, expected);
+      const out = new Float32Array(B * M * N);
+      matmulF32(rt, a, b, out, par);
+      assertNear(out, expected, atolFor(K), 1e-4, `${v} threaded ${B}x${M}x${K}x${N}`);
+    }
+    // Through the registered kernel and through a packed weight, with accumulation.
+    const [M, K, N] = [64, 512, 300];
+    const h = contiguous(randData(M * K, 1), [M, K]);
+    const w = randData(N * K, 2);
+    const expected = new Float32Array(M * N);
+    const wT: View = { data: w, shape: [1, K, N], strides: [0, 1, K], offset: 0 };
+    refMatmul({ ...h, shape: [1, M, K], strides: [0, K, 1] }, wT, expected);
+    const viaKernel = new Float32Array(M * N);
+    gl.setBackend("fast");
+    kernel("matmul")({ ...h, shape: [1, M, K], strides: [0, K, 1] }, wT, viaKernel);
+    assertNear(viaKernel, expected, atolFor(K), 1e-4, `${v} kernel`);
+    const packed = packB(contiguous(w, [N, K]), { transpose: true });
+    const out = new Float32Array(M * N).fill(1);
+    matmulPacked(h, packed, out, { accumulate: true });
+    assertNear(out, expected.map((x) => x + 1), atolFor(K), 1e-4, `${v} packed, threaded`);
+    packed.release();
+  }
+});
+
+test("small products stay on this thread", () => {
+  gl.setNumThreads(2);
+  const par = parallelFor(fastRuntime()!, 2 * 32 * 64 * 64);
+  assert.equal(par.threads, 1);
+  assert.equal(par.pool, null);
+});
