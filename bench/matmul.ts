@@ -21,6 +21,8 @@ function flops(a: gl.Tensor, b: gl.Tensor): number {
   return 2 * a.shape[0] * a.shape[1] * b.shape[1];
 }
 
+// The reference kernels are what this measures, whatever backend is the default.
+gl.setBackend("js");
 gl.manualSeed(0);
 for (const c of cases) {
   const [a, b] = c.make();

@@ -1,6 +1,7 @@
 import type { TypedArray } from "../../core/dtype.js";
 import type { BinaryOp, UnaryOp, View } from "../../backend/kernels.js";
-import { forEachRow, isContiguous } from "../../backend/view.js";
+import { isContiguous } from "../../backend/view.js";
+import { denseStrides, nextRow, plan } from "./strided.js";
 
 /** erf to ~1e-16 relative: series for small |x|, continued fraction (Lentz) for large |x|. */
 export function erf(x: number): number {
@@ -88,34 +89,107 @@ export const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
   ge: (a, b) => (a >= b ? 1 : 0),
 };
 
+type UnaryRow = (x: TypedArray, px: number, sx: number, out: TypedArray, po: number, so: number, n: number) => void;
+
+// Each hot op gets its own loop, so the call per element disappears and V8 inlines the maths;
+// the others call through unaryFns. Results are identical either way.
+const hotUnaryRows: Partial<Record<UnaryOp, UnaryRow>> = {
+  neg: (x, px, sx, out, po, so, n) => {
+    for (let i = 0; i < n; i++, px += sx, po += so) out[po] = -x[px];
+  },
+  exp: (x, px, sx, out, po, so, n) => {
+    for (let i = 0; i < n; i++, px += sx, po += so) out[po] = Math.exp(x[px]);
+  },
+  log: (x, px, sx, out, po, so, n) => {
+    for (let i = 0; i < n; i++, px += sx, po += so) out[po] = Math.log(x[px]);
+  },
+  sqrt: (x, px, sx, out, po, so, n) => {
+    for (let i = 0; i < n; i++, px += sx, po += so) out[po] = Math.sqrt(x[px]);
+  },
+  tanh: (x, px, sx, out, po, so, n) => {
+    for (let i = 0; i < n; i++, px += sx, po += so) out[po] = Math.tanh(x[px]);
+  },
+  sigmoid: (x, px, sx, out, po, so, n) => {
+    for (let i = 0; i < n; i++, px += sx, po += so) {
+      const v = x[px];
+      out[po] = v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+    }
+  },
+  relu: (x, px, sx, out, po, so, n) => {
+    for (let i = 0; i < n; i++, px += sx, po += so) {
+      const v = x[px];
+      out[po] = v > 0 ? v : v !== v ? v : 0;
+    }
+  },
+  square: (x, px, sx, out, po, so, n) => {
+    for (let i = 0; i < n; i++, px += sx, po += so) out[po] = x[px] * x[px];
+  },
+};
+
 export function unary(op: UnaryOp, x: View, out: TypedArray): void {
   const f = unaryFns[op];
+  const row: UnaryRow =
+    hotUnaryRows[op] ??
+    ((xd, px, sx, o2, po, so, n) => {
+      for (let i = 0; i < n; i++, px += sx, po += so) o2[po] = f(xd[px]);
+    });
   const xd = x.data;
   if (isContiguous(x)) {
-    const o = x.offset;
-    for (let i = 0; i < out.length; i++) out[i] = f(xd[o + i]);
+    row(xd, x.offset, 1, out, 0, 1, out.length);
     return;
   }
-  forEachRow(x, (off, stride, count, start) => {
-    for (let i = 0; i < count; i++) out[start + i] = f(xd[off + i * stride]);
-  });
+  if (out.length === 0) return;
+  const p = plan(x.shape, [x.strides, denseStrides(x.shape)]);
+  const last = p.shape.length - 1;
+  const sx = p.strides[0][last];
+  const so = p.strides[1][last];
+  const idx = new Int32Array(p.shape.length);
+  const pos = [x.offset, 0];
+  for (let r = 0; r < p.rows; r++) {
+    row(xd, pos[0], sx, out, pos[1], so, p.shape[last]);
+    nextRow(p, idx, pos);
+  }
 }
 
-type Row = (ad: TypedArray, pa: number, sa: number, bd: TypedArray, pb: number, sb: number, out: TypedArray, o: number, n: number) => void;
+type Row = (
+  ad: TypedArray, pa: number, sa: number, bd: TypedArray, pb: number, sb: number,
+  out: TypedArray, po: number, so: number, n: number,
+) => void;
 
 // Hand-written rows for the hot ops keep their loops monomorphic; the rest go through binaryFns.
 const hotRows: Partial<Record<BinaryOp, Row>> = {
-  add: (ad, pa, sa, bd, pb, sb, out, o, n) => {
-    for (let i = 0; i < n; i++, pa += sa, pb += sb) out[o + i] = ad[pa] + bd[pb];
+  add: (ad, pa, sa, bd, pb, sb, out, po, so, n) => {
+    for (let i = 0; i < n; i++, pa += sa, pb += sb, po += so) out[po] = ad[pa] + bd[pb];
   },
-  sub: (ad, pa, sa, bd, pb, sb, out, o, n) => {
-    for (let i = 0; i < n; i++, pa += sa, pb += sb) out[o + i] = ad[pa] - bd[pb];
+  sub: (ad, pa, sa, bd, pb, sb, out, po, so, n) => {
+    for (let i = 0; i < n; i++, pa += sa, pb += sb, po += so) out[po] = ad[pa] - bd[pb];
   },
-  mul: (ad, pa, sa, bd, pb, sb, out, o, n) => {
-    for (let i = 0; i < n; i++, pa += sa, pb += sb) out[o + i] = ad[pa] * bd[pb];
+  mul: (ad, pa, sa, bd, pb, sb, out, po, so, n) => {
+    for (let i = 0; i < n; i++, pa += sa, pb += sb, po += so) out[po] = ad[pa] * bd[pb];
   },
-  div: (ad, pa, sa, bd, pb, sb, out, o, n) => {
-    for (let i = 0; i < n; i++, pa += sa, pb += sb) out[o + i] = ad[pa] / bd[pb];
+  div: (ad, pa, sa, bd, pb, sb, out, po, so, n) => {
+    for (let i = 0; i < n; i++, pa += sa, pb += sb, po += so) out[po] = ad[pa] / bd[pb];
+  },
+  maximum: (ad, pa, sa, bd, pb, sb, out, po, so, n) => {
+    for (let i = 0; i < n; i++, pa += sa, pb += sb, po += so) {
+      const x = ad[pa];
+      const y = bd[pb];
+      out[po] = x !== x || y !== y ? NaN : x > y ? x : y;
+    }
+  },
+  minimum: (ad, pa, sa, bd, pb, sb, out, po, so, n) => {
+    for (let i = 0; i < n; i++, pa += sa, pb += sb, po += so) {
+      const x = ad[pa];
+      const y = bd[pb];
+      out[po] = x !== x || y !== y ? NaN : x < y ? x : y;
+    }
+  },
+  // Masks in backward passes (relu, max, clamp) come from these.
+  eq: (ad, pa, sa, bd, pb, sb, out, po, so, n) => {
+    for (let i = 0; i < n; i++, pa += sa, pb += sb, po += so) out[po] = ad[pa] === bd[pb] ? 1 : 0;
+  },
+  gt: (ad, pa, sa, bd, pb, sb, out, po, so, n) => {
+    for (let i = 0; i < n; i++, pa += sa, pb += sb, po += so) out[po] = ad[pa] > bd[pb] ? 1 : 0;
   },
 };
 
@@ -123,71 +197,73 @@ export function binary(op: BinaryOp, a: View, b: View, out: TypedArray): void {
   const f = binaryFns[op];
   const row: Row =
     hotRows[op] ??
-    ((ad, pa, sa, bd, pb, sb, o2, o, n) => {
-      for (let i = 0; i < n; i++, pa += sa, pb += sb) o2[o + i] = f(ad[pa], bd[pb]);
+    ((ad, pa, sa, bd, pb, sb, o2, po, so, n) => {
+      for (let i = 0; i < n; i++, pa += sa, pb += sb, po += so) o2[po] = f(ad[pa], bd[pb]);
     });
   const ad = a.data;
   const bd = b.data;
   if (isContiguous(a) && isContiguous(b)) {
-    row(ad, a.offset, 1, bd, b.offset, 1, out, 0, out.length);
-  } else {
-    const rank = a.shape.length;
-    if (out.length === 0) return;
-    if (rank === 0) {
-      out[0] = f(ad[a.offset], bd[b.offset]);
-    } else {
-      const last = rank - 1;
-      const inner = a.shape[last];
-      const idx = new Array<number>(rank).fill(0);
-      let pa = a.offset;
-      let pb = b.offset;
-      for (let start = 0; start < out.length; start += inner) {
-        row(ad, pa, a.strides[last], bd, pb, b.strides[last], out, start, inner);
-        for (let d = last - 1; d >= 0; d--) {
-          idx[d]++;
-          pa += a.strides[d];
-          pb += b.strides[d];
-          if (idx[d] < a.shape[d]) break;
-          pa -= a.strides[d] * a.shape[d];
-          pb -= b.strides[d] * a.shape[d];
-          idx[d] = 0;
-        }
-      }
-    }
+    row(ad, a.offset, 1, bd, b.offset, 1, out, 0, 1, out.length);
+    return;
+  }
+  if (out.length === 0) return;
+  const p = plan(a.shape, [a.strides, b.strides, denseStrides(a.shape)]);
+  const last = p.shape.length - 1;
+  const [sa, sb, so] = p.strides.map((st) => st[last]);
+  const idx = new Int32Array(p.shape.length);
+  const pos = [a.offset, b.offset, 0];
+  for (let r = 0; r < p.rows; r++) {
+    row(ad, pos[0], sa, bd, pos[1], sb, out, pos[2], so, p.shape[last]);
+    nextRow(p, idx, pos);
   }
 }
 
 export function clamp(x: View, min: number, max: number, out: TypedArray): void {
+  if (out.length === 0) return;
   const xd = x.data;
-  forEachRow(x, (off, stride, count, start) => {
-    for (let i = 0; i < count; i++) {
-      const v = xd[off + i * stride];
-      out[start + i] = v < min ? min : v > max ? max : v;
+  const p = plan(x.shape, [x.strides, denseStrides(x.shape)]);
+  const last = p.shape.length - 1;
+  const inner = p.shape[last];
+  const sx = p.strides[0][last];
+  const so = p.strides[1][last];
+  const idx = new Int32Array(p.shape.length);
+  const pos = [x.offset, 0];
+  for (let r = 0; r < p.rows; r++) {
+    for (let i = 0, px = pos[0], po = pos[1]; i < inner; i++, px += sx, po += so) {
+      const v = xd[px];
+      out[po] = v < min ? min : v > max ? max : v;
     }
-  });
+    nextRow(p, idx, pos);
+  }
 }
 
 export function where(cond: View, a: View, b: View, out: TypedArray): void {
-  const c = new Uint8Array(out.length);
+  if (out.length === 0) return;
   const cd = cond.data;
-  forEachRow(cond, (off, stride, count, start) => {
-    for (let i = 0; i < count; i++) c[start + i] = cd[off + i * stride] !== 0 ? 1 : 0;
-  });
   const ad = a.data;
-  forEachRow(a, (off, stride, count, start) => {
-    for (let i = 0; i < count; i++) if (c[start + i]) out[start + i] = ad[off + i * stride];
-  });
   const bd = b.data;
-  forEachRow(b, (off, stride, count, start) => {
-    for (let i = 0; i < count; i++) if (!c[start + i]) out[start + i] = bd[off + i * stride];
-  });
+  const p = plan(cond.shape, [cond.strides, a.strides, b.strides, denseStrides(cond.shape)]);
+  const last = p.shape.length - 1;
+  const inner = p.shape[last];
+  const [sc, sa, sb, so] = p.strides.map((st) => st[last]);
+  const idx = new Int32Array(p.shape.length);
+  const pos = [cond.offset, a.offset, b.offset, 0];
+  for (let r = 0; r < p.rows; r++) {
+    let pc = pos[0];
+    let pa = pos[1];
+    let pb = pos[2];
+    let po = pos[3];
+    for (let i = 0; i < inner; i++, pc += sc, pa += sa, pb += sb, po += so) out[po] = cd[pc] !== 0 ? ad[pa] : bd[pb];
+    nextRow(p, idx, pos);
+  }
 }
 
 export function copy(src: View, dst: View): void {
   const sd = src.data;
   const dd = dst.data;
+  if (dd.length === 0 || sd.length === 0) return;
   if (isContiguous(src) && isContiguous(dst)) {
-    const n = dd.length === 0 ? 0 : countOf(dst);
+    const n = countOf(dst);
     if (sd.constructor === dd.constructor) {
       dd.set(sd.subarray(src.offset, src.offset + n), dst.offset);
     } else {
@@ -195,14 +271,18 @@ export function copy(src: View, dst: View): void {
     }
     return;
   }
-  // Walk the destination row by row, reading the source through a contiguous temporary.
-  const tmp: number[] = [];
-  forEachRow(src, (off, stride, count) => {
-    for (let i = 0; i < count; i++) tmp.push(sd[off + i * stride]);
-  });
-  forEachRow(dst, (off, stride, count, start) => {
-    for (let i = 0; i < count; i++) dd[off + i * stride] = tmp[start + i];
-  });
+  // Both views walk one index space, each through its own strides: no temporary.
+  const p = plan(dst.shape, [src.strides, dst.strides]);
+  const last = p.shape.length - 1;
+  const inner = p.shape[last];
+  const ss = p.strides[0][last];
+  const ds = p.strides[1][last];
+  const idx = new Int32Array(p.shape.length);
+  const pos = [src.offset, dst.offset];
+  for (let r = 0; r < p.rows; r++) {
+    for (let i = 0, ps = pos[0], pd = pos[1]; i < inner; i++, ps += ss, pd += ds) dd[pd] = sd[ps];
+    nextRow(p, idx, pos);
+  }
 }
 
 function countOf(v: View): number {
