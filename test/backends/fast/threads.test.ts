@@ -71,3 +71,20 @@ test("small products stay on this thread", () => {
   assert.equal(par.threads, 1);
   assert.equal(par.pool, null);
 });
+
+test("the thread count does not change a single bit of the result", async (t) => {
+  if (gl.backendInfo().fast.threads < 2 && gl.backendInfo().fast.cores < 2) {
+    t.diagnostic("one core here");
+    return;
+  }
+  gl.setNumThreads(2);
+  await threadsStarted();
+  const rt = fastRuntime()!;
+  const a = contiguous(randData(97 * 300, 1), [1, 97, 300]);
+  const b = contiguous(randData(300 * 200, 2), [1, 300, 200]);
+  const one = new Float32Array(97 * 200);
+  const two = new Float32Array(97 * 200);
+  matmulF32(rt, a, b, one);
+  matmulF32(rt, a, b, two, parallelFor(rt, 2 * 97 * 300 * 200));
+  assert.deepEqual(two, one);
+});
