@@ -16,6 +16,7 @@ const row3 = gl.randn([3], f32);
 const tall3 = gl.randn([87382, 3], f32);
 const tall4 = gl.randn([131072, 4], f32);
 const mask = sq.gt(0);
+const cube = gl.randn([64, 64, 64], f32);
 
 const copyInto = (src: gl.Tensor) => {
   const out = gl.empty([...src.shape], src.dtype);
@@ -44,6 +45,9 @@ const cases: [string, () => unknown][] = [
   ["clamp transposed 512x512", () => sq.t().clamp(-0.5, 0.5)],
   ["where(mask, a, 0) 512x512", () => gl.where(mask, sq, 0)],
   ["sum over dim 0 of 512x512", () => sq.sum(0)],
+  ["sum over dim 1 of 512x512", () => sq.sum(1)],
+  ["max over dim 1 of 512x512", () => sq.max(1)],
+  ["sum over dims 0,2 of [64,64,64] transposed", () => cube.transpose(0, 2).sum([0, 2])],
   ["sum over dim 1 of 131072x2", () => tall.sum(1)],
 ];
 

@@ -1,6 +1,6 @@
 import type { TypedArray } from "../../core/dtype.js";
 import type { ReduceOp, View } from "../../backend/kernels.js";
-import { forEachRow } from "../../backend/view.js";
+import { nextRow, plan } from "./strided.js";
 
 /** Strides of the keep-dim output, with 0 on reduced axes, so every input element finds its slot. */
 function outStrides(shape: readonly number[], axes: readonly number[]): number[] {
@@ -14,46 +14,64 @@ function outStrides(shape: readonly number[], axes: readonly number[]): number[]
   return st;
 }
 
+type ReduceRow = (x: TypedArray, px: number, sx: number, acc: Float64Array, pa: number, sa: number, n: number) => void;
+
+// One loop per op, and a local accumulator when the row runs along a reduced dim (sa = 0).
+const rows: Record<ReduceOp, ReduceRow> = {
+  sum: (x, px, sx, acc, pa, sa, n) => {
+    if (sa === 0) {
+      let s = acc[pa];
+      for (let i = 0; i < n; i++, px += sx) s += x[px];
+      acc[pa] = s;
+    } else {
+      for (let i = 0; i < n; i++, px += sx, pa += sa) acc[pa] += x[px];
+    }
+  },
+  prod: (x, px, sx, acc, pa, sa, n) => {
+    if (sa === 0) {
+      let s = acc[pa];
+      for (let i = 0; i < n; i++, px += sx) s *= x[px];
+      acc[pa] = s;
+    } else {
+      for (let i = 0; i < n; i++, px += sx, pa += sa) acc[pa] *= x[px];
+    }
+  },
+  // NaN wins: once the running value is NaN no comparison replaces it.
+  max: (x, px, sx, acc, pa, sa, n) => {
+    for (let i = 0; i < n; i++, px += sx, pa += sa) {
+      const v = x[px];
+      if (v > acc[pa] || v !== v) acc[pa] = v;
+    }
+  },
+  min: (x, px, sx, acc, pa, sa, n) => {
+    for (let i = 0; i < n; i++, px += sx, pa += sa) {
+      const v = x[px];
+      if (v < acc[pa] || v !== v) acc[pa] = v;
+    }
+  },
+};
+
 export function reduce(op: ReduceOp, x: View, axes: readonly number[], out: TypedArray): void {
   // Accumulate in float64 so float32 sums round once, at the end.
   const acc = new Float64Array(out.length);
-  const init = op === "sum" ? 0 : op === "prod" ? 1 : op === "max" ? -Infinity : Infinity;
-  acc.fill(init);
-  const os = outStrides(x.shape, axes);
-  const rank = x.shape.length;
-  const xd = x.data;
-  const idx = new Array<number>(rank).fill(0);
-  const innerStride = rank ? os[rank - 1] : 0;
-  forEachRow(x, (off, stride, count, start) => {
-    // Recover the multi-index of the row's first element from its flat position.
-    let rem = start;
-    let base = 0;
-    for (let d = rank - 1; d >= 0; d--) {
-      idx[d] = rem % x.shape[d];
-      rem = Math.floor(rem / x.shape[d]);
-      base += idx[d] * os[d];
+  acc.fill(op === "sum" ? 0 : op === "prod" ? 1 : op === "max" ? -Infinity : Infinity);
+  let n = 1;
+  for (const d of x.shape) n *= d;
+  if (n > 0) {
+    // Input and accumulator walk x's index space together; the accumulator's stride is 0 along
+    // reduced axes, so every element lands in its output slot, in increasing order within a row.
+    const p = plan(x.shape, [x.strides, outStrides(x.shape, axes)]);
+    const last = p.shape.length - 1;
+    const sx = p.strides[0][last];
+    const sa = p.strides[1][last];
+    const row = rows[op];
+    const idx = new Int32Array(p.shape.length);
+    const pos = [x.offset, 0];
+    for (let r = 0; r < p.rows; r++) {
+      row(x.data, pos[0], sx, acc, pos[1], sa, p.shape[last]);
+      nextRow(p, idx, pos);
     }
-    if (rank) base -= idx[rank - 1] * os[rank - 1];
-    for (let i = 0; i < count; i++) {
-      const v = xd[off + i * stride];
-      const o = base + i * innerStride;
-      const a = acc[o];
-      switch (op) {
-        case "sum":
-          acc[o] = a + v;
-          break;
-        case "prod":
-          acc[o] = a * v;
-          break;
-        case "max":
-          if (v > a || v !== v) acc[o] = v;
-          break;
-        case "min":
-          if (v < a || v !== v) acc[o] = v;
-          break;
-      }
-    }
-  });
+  }
   for (let i = 0; i < out.length; i++) out[i] = acc[i];
 }
 
