@@ -7,7 +7,7 @@ import { IOError } from "../core/errors.js";
 export * from "./records.js";
 export { GradFlowMonitor, type GradFlowMonitorOptions, paramStats, hiddenGradStats, gradFlags } from "./gradflow.js";
 export { JsonlRecorder, type JsonlRecorderOptions, parseJsonl, toJsonLine } from "./jsonl.js";
-export { lossCurveSvg, gradNormSvg, hiddenGradHeatmapSvg, viridis, type ChartOptions, type LossCurveOptions, type GradNormOptions, type HeatmapOptions } from "./svg.js";
+export { lossCurveSvg, gradNormSvg, hiddenGradHeatmapSvg, lineChartSvg, viridis, type ChartOptions, type LineSeries, type LineChartOptions, type LossCurveOptions, type GradNormOptions, type HeatmapOptions } from "./svg.js";
 export { detectAnomaly, setDetectAnomaly, isAnomalyEnabled, AnomalyError, type AnomalyOptions, type AnomalyPhase } from "./anomaly.js";
 
 type NodeSink = typeof import("./node.js");

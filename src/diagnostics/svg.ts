@@ -238,6 +238,59 @@ export function gradNormSvg(records: readonly DiagnosticRecord[], opts: GradNorm
   return f.parts.join("\n") + "\n</svg>\n";
 }
 
+export interface LineSeries {
+  label: string;
+  points: readonly (readonly [number, number])[];
+  /** SVG dash pattern, e.g. "6 3" (default solid). */
+  dash?: string;
+  /** Draw a dot at each point (default: when there are at most 30). */
+  markers?: boolean;
+}
+
+export interface LineChartOptions extends ChartOptions {
+  xLabel?: string;
+  yLabel?: string;
+  logX?: boolean;
+  logY?: boolean;
+  /** Dashed horizontal reference lines (e.g. a baseline loss), when in range. */
+  guides?: readonly { y: number; label?: string }[];
+}
+
+/**
+ * Any set of (x, y) series as lines, for experiment results (loss against step, a metric
+ * against sequence length or depth, ‖∂J/∂h_t‖ against t). Non-finite and, on a log axis,
+ * non-positive points break the line instead of distorting the axes.
+ */
+export function lineChartSvg(series: readonly LineSeries[], opts: LineChartOptions = {}): string {
+  const all = series.flatMap((s) => s.points);
+  const xa = axis(all.map((p) => p[0]), opts.logX ?? false);
+  const ya = axis([...all.map((p) => p[1]), ...(opts.guides ?? []).map((g) => g.y)], opts.logY ?? false);
+  const f = frame(opts, xa, ya, opts.xLabel ?? "x", opts.yLabel ?? "y");
+  const inRange = (a: Axis, v: number) => Number.isFinite(v) && (!a.log || v > 0);
+  for (const g of opts.guides ?? []) {
+    if (!inRange(ya, g.y)) continue;
+    f.parts.push(path([[xa.lo, g.y], [xa.hi, g.y]], f, "#999", 1, "5 4"));
+    if (g.label) f.parts.push(`<text x="${M.left + 6}" y="${f.y(g.y).toFixed(1)}" dy="-4" fill="#777">${esc(g.label)}</text>`);
+  }
+  const items: { label: string; color: string; dash?: string }[] = [];
+  series.forEach((s, i) => {
+    const color = PALETTE[i % PALETTE.length];
+    const dash = s.dash ?? (i >= PALETTE.length ? "6 3" : "");
+    const pts = s.points.map((p) => [inRange(xa, p[0]) ? p[0] : NaN, inRange(ya, p[1]) ? p[1] : NaN] as [number, number]);
+    f.parts.push(path(pts, f, color, 1.8, dash));
+    if (s.markers ?? s.points.length <= 30) {
+      for (const [px, py] of pts) {
+        const X = f.x(px);
+        const Y = f.y(py);
+        if (Number.isFinite(X) && Number.isFinite(Y)) f.parts.push(`<circle cx="${X.toFixed(1)}" cy="${Y.toFixed(1)}" r="3" fill="${color}"/>`);
+      }
+    }
+    items.push({ label: s.label, color, dash });
+  });
+  legend(f, items);
+  return f.parts.join("\n") + "\n</svg>\n";
+}
+
 function hexToRgb(h: string): number[] {
   return [1, 3, 5].map((i) => parseInt(h.slice(i, i + 2), 16));
 }
