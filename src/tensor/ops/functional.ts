@@ -6,6 +6,7 @@ import { Tensor } from "../tensor.js";
 
 /** y = x Wᵀ + b with W [out, in], as torch.nn.functional.linear. */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  if (weight.ndim !== 2) throw new ShapeError(`linear: weight must be 2-d [out, in], got ${fmtShape(weight.shape)}`);
   const inF = weight.shape[1];
   if (x.shape[x.ndim - 1] !== inF) {
     throw new ShapeError(`linear: input ${fmtShape(x.shape)} has ${x.shape[x.ndim - 1]} features, weight ${fmtShape(weight.shape)} expects ${inF}`);

@@ -43,6 +43,12 @@ export function norm(x: Tensor, p: number, dim: Dims | null | undefined, keepDim
   if (p === -Infinity) return x.abs().min(axes, keepDim);
   if (p === 2) return sum(x.mul(x), axes, keepDim).sqrt();
   if (p === 1) return sum(x.abs(), axes, keepDim);
+  if (p === 0) {
+    // The "0-norm" counts nonzero elements. It is piecewise constant: its gradient is 0, sent
+    // through a path that stays exactly 0 even where x is ±Inf or NaN.
+    const zero = sum(where(x.isfinite(), x, 0).mul(0), axes, keepDim);
+    return sum(x.ne(0).to(x.dtype), axes, keepDim).add(zero);
+  }
   return sum(x.abs().pow(p), axes, keepDim).pow(1 / p);
 }
 

@@ -1,9 +1,10 @@
 import { allocate } from "../../core/dtype.js";
-import { ShapeError, fmtShape } from "../../core/errors.js";
+import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
 import { normDim, numel } from "../../core/shape.js";
 import { kernel } from "../../backend/registry.js";
 import { record } from "../record.js";
 import { Tensor } from "../tensor.js";
+import { slice } from "./movement.js";
 import { requireInt } from "./util.js";
 
 function checkRange(op: string, index: Tensor, size: number, dim: number): void {
@@ -40,10 +41,29 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
 export function scatterAdd(base: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
   requireInt("scatterAdd", index);
   const d = normDim("scatterAdd", dim, base.ndim);
+  if (src.dtype !== base.dtype) {
+    throw new DTypeError(`scatterAdd: src must have the input's dtype ${base.dtype}, got ${src.dtype}`);
+  }
+  if (index.ndim !== base.ndim || src.ndim !== base.ndim) {
+    throw new ShapeError(
+      `scatterAdd: index ${fmtShape(index.shape)}, src ${fmtShape(src.shape)} and input ${fmtShape(base.shape)} must have the same number of dims`,
+    );
+  }
+  for (let i = 0; i < base.ndim; i++) {
+    if (index.shape[i] > src.shape[i]) {
+      throw new ShapeError(`scatterAdd: index ${fmtShape(index.shape)} is larger than src ${fmtShape(src.shape)} in dim ${i}`);
+    }
+    if (i !== d && index.shape[i] > base.shape[i]) {
+      throw new ShapeError(`scatterAdd: index ${fmtShape(index.shape)} is larger than the input ${fmtShape(base.shape)} in dim ${i}`);
+    }
+  }
   checkRange("scatterAdd", index, base.shape[d] ?? 1, d);
+  // Only the index-shaped corner of src is added (PyTorch's rule); slicing keeps its gradient.
+  let part = src;
+  for (let i = 0; i < src.ndim; i++) if (src.shape[i] > index.shape[i]) part = slice(part, i, 0, index.shape[i]);
   const out = new Tensor(base.toArray(), [...base.shape]);
-  kernel("scatterAdd")(out.data, out.shape, d, index, src);
-  record("scatterAdd", [out], [base, src], ([g]) => [g, src.requiresGrad ? gather(g, d, index) : null]);
+  kernel("scatterAdd")(out.data, out.shape, d, index, part);
+  record("scatterAdd", [out], [base, part], ([g]) => [g, part.requiresGrad ? gather(g, d, index) : null]);
   return out;
 }
 

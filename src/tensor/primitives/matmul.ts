@@ -8,6 +8,18 @@ import { expand, permute, reshape } from "./movement.js";
 
 /** Batched product of 3-d operands a [B, M, K] and b [B, K, N] (views of any strides). */
 export function bmm(a: Tensor, b: Tensor): Tensor {
+  if (a.ndim !== 3 || b.ndim !== 3) {
+    throw new ShapeError(`bmm: both operands must be 3-d, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  }
+  if (a.dtype !== b.dtype) {
+    throw new DTypeError(`bmm: both operands must have the same dtype, got ${a.dtype} and ${b.dtype}`);
+  }
+  if (a.shape[0] !== b.shape[0]) {
+    throw new ShapeError(`bmm: batch sizes differ: ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  }
+  if (a.shape[2] !== b.shape[1]) {
+    throw new ShapeError(`bmm: shapes ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be multiplied (${a.shape[2]} vs ${b.shape[1]})`);
+  }
   const [B, M] = a.shape;
   const N = b.shape[2];
   const out = new Tensor(allocate(a.dtype, B * M * N), [B, M, N]);
