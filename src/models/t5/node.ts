@@ -38,3 +38,11 @@ export async function ensureDir(path: string): Promise<void> {
     throw new IOError(`${path}: cannot create the directory (${describe(e)})`);
   }
 }
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
