@@ -1,7 +1,9 @@
 import type { Experiment } from "./report.js";
 import { vanishing } from "./vanishing.js";
+import { longRange } from "./long-range.js";
 
 /** Every experiment by its command-line name. */
 export const EXPERIMENTS: Record<string, Experiment> = {
   vanishing,
+  "long-range": longRange,
 };
