@@ -2,56 +2,7 @@
 // Transcendentals use Cephes-style range reduction and polynomials (≈1–2 ulp in float32), so the
 // results stay within float32 rounding of the reference, which evaluates in float64.
 
-const LOG2E: f32 = 1.44269504088896341;
-const LN2_HI: f32 = 0.693359375;
-const LN2_LO: f32 = -2.12194440e-4;
-
-@inline function expv(x: v128): v128 {
-  // Clamp so 2^n below stays representable; exp(89) still overflows to +Inf and exp(-104) flushes
-  // to 0, as float32 does. min/max propagate NaN.
-  const xc = f32x4.min(f32x4.max(x, f32x4.splat(-104)), f32x4.splat(89));
-  const fx = f32x4.nearest(f32x4.mul(xc, f32x4.splat(LOG2E)));
-  let r = f32x4.sub(xc, f32x4.mul(fx, f32x4.splat(LN2_HI)));
-  r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(LN2_LO)));
-  let p = f32x4.splat(1.9875691500e-4);
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.3981999507e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(8.3334519073e-3));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(4.1665795894e-2));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
-  p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
-  p = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
-  // 2^n as two factors, since n reaches 128 and -150, outside one float's exponent range.
-  const n = i32x4.trunc_sat_f32x4_s(fx);
-  const n1 = i32x4.shr_s(n, 1);
-  const n2 = i32x4.sub(n, n1);
-  const bias = i32x4.splat(127);
-  const s1 = i32x4.shl(i32x4.add(n1, bias), 23);
-  const s2 = i32x4.shl(i32x4.add(n2, bias), 23);
-  return f32x4.mul(f32x4.mul(p, s1), s2);
-}
-
-@inline function tanhv(x: v128): v128 {
-  const ax = f32x4.abs(x);
-  // Small |x|: odd polynomial keeps relative accuracy near 0.
-  const z = f32x4.mul(x, x);
-  let p = f32x4.splat(-5.70498872745e-3);
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.06390887954e-2));
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.37397155531e-2));
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.33314422036e-1));
-  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.33332819422e-1));
-  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
-  // Large |x|: 1 − 2/(e^{2|x|} + 1), sign restored; e^{2|x|} = Inf gives exactly ±1.
-  const e = expv(f32x4.add(ax, ax));
-  const t = f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
-  const signBit = v128.and(x, i32x4.splat(0x80000000));
-  const large = v128.or(t, signBit);
-  return v128.bitselect(small, large, f32x4.lt(ax, f32x4.splat(0.625)));
-}
-
-@inline function sigmoidv(x: v128): v128 {
-  const one = f32x4.splat(1);
-  return f32x4.div(one, f32x4.add(one, expv(f32x4.neg(x))));
-}
+import { expv, sigmoidv, tanhv } from "./math";
 
 export const U_EXP: i32 = 0;
 export const U_TANH: i32 = 1;

@@ -2,6 +2,7 @@
 // heapBase() as a scratch arena; nothing here allocates.
 export * from "./gemm";
 export * from "./elementwise";
+export * from "./recurrent";
 
 export function heapBase(): usize {
   return __heap_base;

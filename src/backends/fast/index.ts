@@ -10,14 +10,17 @@
  */
 import type { BinaryOp, ReduceOp, UnaryOp, View } from "../../backend/kernels.js";
 import { getBackend, registerKernel, setBackend } from "../../backend/registry.js";
+import type { TypedArray } from "../../core/dtype.js";
 import { GradlabError } from "../../core/errors.js";
 import { numel } from "../../core/shape.js";
 import { binary as refBinary, unary as refUnary } from "../js/elementwise.js";
 import { matmul as refMatmul } from "../js/matmul.js";
 import { reduce as refReduce } from "../js/reduce.js";
+import * as cells from "../js/recurrent-cells.js";
 import { binaryF32, hasBinary, hasUnary, reduceSumF32, unaryF32 } from "./elementwise.js";
 import { type MatmulPackedOptions, PackedMatrix, matmulF32, matmulPackedF32, packMatrix } from "./gemm.js";
 import { type FastDetection, detect, instantiate } from "./loader.js";
+import { gruCellBackwardF32, gruCellForwardF32, lstmCellBackwardF32, lstmCellForwardF32 } from "./recurrent.js";
 import { ArenaFullError, type FastVariant, WasmRuntime } from "./runtime.js";
 import { coresSeen, initThreads, parallelFor, requestThreads, threadCount, threadsReady } from "./threads.js";
 
@@ -54,7 +57,12 @@ function orReference(fast: () => boolean, ref: () => void): void {
  * reference loop saves, measured on Node 20: unary ops win from ≈64 elements, sums from ≈128,
  * binary ops from ≈256, GEMM from a few thousand flops.
  */
-export const MIN_SIZE = { unary: 64, binary: 256, reduce: 128, matmulFlop: 4096 };
+export const MIN_SIZE = { unary: 64, binary: 256, reduce: 128, matmulFlop: 4096, cellUnits: 64 };
+
+function allF32(...xs: (TypedArray | null)[]): boolean {
+  for (const x of xs) if (x !== null && !(x instanceof Float32Array)) return false;
+  return true;
+}
 
 function registerFastKernels(): void {
   registerKernel("matmul", FAST_BACKEND, (a, b, out) => {
@@ -79,6 +87,36 @@ function registerFastKernels(): void {
     const rt = runtime;
     if (!rt || numel(x.shape) < MIN_SIZE.reduce || !(out instanceof Float32Array) || !f32(x)) return refReduce(op, x, axes, out);
     orReference(() => reduceSumF32(rt, op, x, axes, out), () => refReduce(op, x, axes, out));
+  });
+  registerRecurrentCells();
+}
+
+/** The LSTM and (reset-after) GRU gate kernels; the reference sequence loop calls them per step. */
+function registerRecurrentCells(): void {
+  const small = (n: number, H: number): boolean => !runtime || n * H < MIN_SIZE.cellUnits;
+  registerKernel("lstmCellForward", FAST_BACKEND, (n, H, xg, hg, cPrev, gates, c, h) => {
+    const rt = runtime;
+    const ref = (): void => cells.lstmCellForward(n, H, xg, hg, cPrev, gates, c, h);
+    if (!rt || small(n, H) || !allF32(xg, hg, cPrev, gates, c, h)) return ref();
+    orReference(() => (lstmCellForwardF32(rt, n, H, xg, hg, cPrev, gates, c, h), true), ref);
+  });
+  registerKernel("lstmCellBackward", FAST_BACKEND, (n, H, gates, cPrev, c, dh, dc, dg, dcPrev, dcTotal) => {
+    const rt = runtime;
+    const ref = (): void => cells.lstmCellBackward(n, H, gates, cPrev, c, dh, dc, dg, dcPrev, dcTotal);
+    if (!rt || small(n, H) || !allF32(gates, cPrev, c, dh, dc, dg, dcPrev, dcTotal)) return ref();
+    orReference(() => (lstmCellBackwardF32(rt, n, H, gates, cPrev, c, dh, dc, dg, dcPrev, dcTotal), true), ref);
+  });
+  registerKernel("gruCellForward", FAST_BACKEND, (n, H, xg, hg, bhn, hPrev, gates, ghn, h) => {
+    const rt = runtime;
+    const ref = (): void => cells.gruCellForward(n, H, xg, hg, bhn, hPrev, gates, ghn, h);
+    if (!rt || small(n, H) || !allF32(xg, hg, bhn, hPrev, gates, ghn, h)) return ref();
+    orReference(() => (gruCellForwardF32(rt, n, H, xg, hg, bhn, hPrev, gates, ghn, h), true), ref);
+  });
+  registerKernel("gruCellBackward", FAST_BACKEND, (n, H, gates, ghn, hPrev, dh, dgx, dgh, dhPrev) => {
+    const rt = runtime;
+    const ref = (): void => cells.gruCellBackward(n, H, gates, ghn, hPrev, dh, dgx, dgh, dhPrev);
+    if (!rt || small(n, H) || !allF32(gates, ghn, hPrev, dh, dgx, dgh, dhPrev)) return ref();
+    orReference(() => (gruCellBackwardF32(rt, n, H, gates, ghn, hPrev, dh, dgx, dgh, dhPrev), true), ref);
   });
 }
 

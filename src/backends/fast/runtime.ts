@@ -25,6 +25,12 @@ export interface WasmExports {
   binary(op: number, a: number, ra: number, ca: number, b: number, rb: number, cb: number, out: number, rows: number, cols: number): void;
   sumRows(x: number, rows: number, cols: number, out: number): void;
   sumCols(x: number, rows: number, cols: number, out: number, acc: number): void;
+  lstmForward(n: number, H: number, xg: number, hg: number, cPrev: number, gates: number, c: number, h: number): void;
+  lstmBackward(
+    n: number, H: number, gates: number, cPrev: number, c: number, dh: number, dc: number, dg: number, dcPrev: number, dcTotal: number,
+  ): void;
+  gruForward(n: number, H: number, xg: number, hg: number, bhn: number, hPrev: number, gates: number, ghn: number, h: number): void;
+  gruBackward(n: number, H: number, gates: number, ghn: number, hPrev: number, dh: number, dgx: number, dgh: number, dhPrev: number): void;
 }
 
 /** Thrown when the arena cannot grow (wasm32 tops out at 4 GiB); callers fall back to the reference. */
