@@ -1,21 +1,6 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command } from "commander";
+import { int, num, registerLMCommands } from "./commands.js";
 import { DEMO_DEFAULTS, runDemo } from "./demo.js";
-
-function int(name: string, min = 1) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer ≥ ${min}, got "${v}"`);
-    return n;
-  };
-}
-
-function positive(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!(n > 0)) throw new InvalidArgumentError(`${name} must be a positive number, got "${v}"`);
-    return n;
-  };
-}
 
 const program = new Command()
   .name("gradlab")
@@ -26,7 +11,7 @@ const program = new Command()
 program
   .command("demo")
   .description("Train a character LSTM on Tiny Shakespeare for about a minute; print a sample and a gradient-flow report")
-  .option("--seconds <n>", "training time budget in seconds", positive("--seconds"), DEMO_DEFAULTS.seconds)
+  .option("--seconds <n>", "training time budget in seconds", num("--seconds", 0, true), DEMO_DEFAULTS.seconds)
   .option("--hidden <n>", "LSTM hidden size", int("--hidden"), DEMO_DEFAULTS.hidden)
   .option("--layers <n>", "number of stacked LSTM layers", int("--layers"), DEMO_DEFAULTS.layers)
   .option("--batch <n>", "sequences per batch", int("--batch"), DEMO_DEFAULTS.batch)
@@ -38,10 +23,11 @@ program
     await runDemo({ ...DEMO_DEFAULTS, ...opts });
   });
 
+registerLMCommands(program);
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {
-  const err = e as Error;
-  process.stderr.write(`gradlab: ${err.message}\n`);
+  process.stderr.write(`gradlab: ${(e as Error).message}\n`);
   process.exitCode = 1;
 }
