@@ -87,6 +87,8 @@ export interface TrainRecord {
   gradNorm?: number;
   /** True when the optimizer skipped the step for non-finite gradients. */
   skipped?: boolean;
+  /** Fraction of gradient values changed by clipping (optimizer.lastStepInfo.clipFraction). */
+  clipFraction?: number;
   /** Examples or tokens seen so far, when the loop counts them. */
   seen?: number;
   /** Seconds since the run started. */
