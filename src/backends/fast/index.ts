@@ -54,10 +54,11 @@ function orReference(fast: () => boolean, ref: () => void): void {
 
 /**
  * Below these sizes a call into the module (copy in, call, copy out: ≈1 µs) costs more than the
- * reference loop saves, measured on Node 20: unary ops win from ≈64 elements, sums from ≈128,
- * binary ops from ≈256, GEMM from a few thousand flops.
+ * reference loop saves, measured on Node 20 against the reference kernels: unary ops win from
+ * ≈128 elements, sums and binary ops from ≈512, GEMM from a few thousand flops, gate kernels
+ * from ≈64 units.
  */
-export const MIN_SIZE = { unary: 64, binary: 256, reduce: 128, matmulFlop: 4096, cellUnits: 64 };
+export const MIN_SIZE = { unary: 128, binary: 512, reduce: 512, matmulFlop: 4096, cellUnits: 64 };
 
 function allF32(...xs: (TypedArray | null)[]): boolean {
   for (const x of xs) if (x !== null && !(x instanceof Float32Array)) return false;
