@@ -126,6 +126,8 @@ test("comparisons give int32 masks and carry no gradient", () => {
   assert.deepEqual(Array.from(m.toArray()), [0, 1, 0]);
   assert.deepEqual(Array.from(a.ne(a).toArray()), [0, 0, 1]);
   assert.deepEqual(Array.from(a.isnan().toArray()), [0, 0, 1]);
+  assert.deepEqual(Array.from(gl.tensor([1, Infinity, -Infinity, NaN]).isfinite().toArray()), [1, 0, 0, 0]);
+  assert.deepEqual(Array.from(gl.compare("le", a, 2).toArray()), [1, 1, 0]);
 });
 
 test("numbers are accepted wherever a tensor is, without promoting the tensor's dtype", () => {

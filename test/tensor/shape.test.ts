@@ -67,6 +67,21 @@ checkSpecs([
     ref: (x) => weightedNd([sliceNd(x, 0, 0, 3), sliceNd(x, 0, 3, 6), sliceNd(x, 0, 6, 7)], 0),
   },
   {
+    name: "bmm",
+    cases: [[[2, 3, 4], [2, 4, 5]], [[1, 1, 3], [1, 3, 1]], [[3, 0, 2], [3, 2, 2]]],
+    f: (a, b) => gl.bmm(a, b),
+    ref: (a, b) => matmulNd(a, b),
+  },
+  {
+    name: "sumToShape",
+    cases: [[[2, 3, 4]], [[3, 1]]],
+    f: (g) => gl.sumToShape(g, g.ndim === 3 ? [3, 1] : [1]),
+    ref: (g) =>
+      g.shape.length === 3
+        ? build([3, 1], ([i]) => [0, 1].reduce((a, b) => a + [0, 1, 2, 3].reduce((c, k) => c + at(g, [b, i, k]), 0), 0))
+        : build([1], () => at(g, [0, 0]) + at(g, [1, 0]) + at(g, [2, 0])),
+  },
+  {
     name: "matmul",
     cases: [
       [[3, 4], [4, 5]],
