@@ -1,0 +1,87 @@
+// Forward and backward time of one recurrent layer over a whole sequence, config M
+// (batch 64, 128 steps, input 256, hidden 512, float32), LSTM and GRU, in the reference backend.
+//   npx tsx bench/rnn-reference.ts [--backend js|fast] [--reps N] [--small] [--json out.json]
+// --small runs config S (batch 32, 64 steps, input 64, hidden 128) for a quick look. Timings are
+// the median of N runs after a warm-up; other work on the machine moves them, so compare figures
+// from one run. Forward is timed with gradient recording on (what training runs), backward is the
+// whole backward pass of sum(y · R) through the layer's single fused node.
+import { writeFileSync } from "node:fs";
+import * as gl from "../src/index.js";
+
+const args = process.argv.slice(2);
+const flag = (name: string) => args.includes(name);
+const value = (name: string, dflt: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
+};
+const backend = value("--backend", "js");
+const reps = Number(value("--reps", "3"));
+const cfg = flag("--small") ? { name: "S", B: 32, T: 64, E: 64, H: 128 } : { name: "M", B: 64, T: 128, E: 256, H: 512 };
+gl.setBackend(backend);
+
+interface Result {
+  cell: string;
+  config: string;
+  backend: string;
+  forwardMs: number;
+  backwardMs: number;
+  inferenceMs: number;
+  gflopsForward: number;
+  gflopsBackward: number;
+}
+
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+
+function measure(cell: "LSTM" | "GRU"): Result {
+  const { B, T, E, H } = cfg;
+  gl.manualSeed(0);
+  const opts = { inputSize: E, hiddenSize: H };
+  const layer = cell === "LSTM" ? new gl.nn.LSTM(opts) : new gl.nn.GRU(opts);
+  const x = gl.randn([T, B, E]).requiresGrad_(true);
+  const R = gl.randn([T, B, H]);
+  const run = () => (layer instanceof gl.nn.LSTM ? layer.forward(x)[0] : layer.forward(x)[0]);
+  const fwd: number[] = [];
+  const bwd: number[] = [];
+  const inf: number[] = [];
+  for (let r = 0; r <= reps; r++) {
+    layer.zeroGrad();
+    x.grad = null;
+    let t0 = performance.now();
+    const y = run();
+    const f = performance.now() - t0;
+    const loss = y.mul(R).sum();
+    t0 = performance.now();
+    loss.backward();
+    const b = performance.now() - t0;
+    t0 = performance.now();
+    gl.noGrad(run);
+    const i = performance.now() - t0;
+    // The first round warms up the JIT (and the fast backend's arenas): not counted.
+    if (r === 0) continue;
+    fwd.push(f);
+    bwd.push(b);
+    inf.push(i);
+  }
+  const G = cell === "LSTM" ? 4 : 3;
+  // Multiply-adds ×2: input projection and one recurrent product per step; backward does twice each.
+  const flopsF = 2 * T * B * G * H * (E + H);
+  const forwardMs = median(fwd);
+  const backwardMs = median(bwd);
+  return {
+    cell, config: cfg.name, backend, forwardMs, backwardMs, inferenceMs: median(inf),
+    gflopsForward: flopsF / (forwardMs * 1e6), gflopsBackward: (2 * flopsF) / (backwardMs * 1e6),
+  };
+}
+
+const results: Result[] = [];
+console.log(`config ${cfg.name} (B ${cfg.B}, T ${cfg.T}, E ${cfg.E}, H ${cfg.H}), float32, backend ${backend}, median of ${reps}`);
+for (const cell of ["LSTM", "GRU"] as const) {
+  const r = measure(cell);
+  results.push(r);
+  console.log(
+    `${cell.padEnd(4)}  forward ${r.forwardMs.toFixed(0).padStart(6)} ms (${r.gflopsForward.toFixed(2)} GFLOP/s)  ` +
+      `backward ${r.backwardMs.toFixed(0).padStart(6)} ms (${r.gflopsBackward.toFixed(2)} GFLOP/s)  inference ${r.inferenceMs.toFixed(0)} ms`,
+  );
+}
+const out = value("--json", "");
+if (out) writeFileSync(out, JSON.stringify(results, null, 2));
