@@ -2,10 +2,12 @@ import type { Experiment } from "./report.js";
 import { vanishing } from "./vanishing.js";
 import { longRange } from "./long-range.js";
 import { exploding } from "./exploding.js";
+import { depth } from "./depth.js";
 
 /** Every experiment by its command-line name. */
 export const EXPERIMENTS: Record<string, Experiment> = {
   vanishing,
   "long-range": longRange,
   exploding,
+  depth,
 };
