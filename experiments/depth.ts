@@ -43,7 +43,7 @@ class DeepMLP extends gl.nn.Module {
   }
 
   override forward(x: gl.Tensor): gl.Tensor {
-    return this.head.forward(this.body.forward(this.stem.forward(x)));
+    return this.head.forward(this.body.forward(this.stem.forward(x)) as gl.Tensor);
   }
 }
 

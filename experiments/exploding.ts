@@ -60,9 +60,9 @@ export function exploding(opts: ExperimentOptions = {}): ExperimentResult {
   const probe = gl.data.addingProblem(c.T, c.batch, new gl.Generator(seed + 5));
   let dhInit: number[] = [];
   const remove = probeModel.rnn.registerGradHook(({ dh }) => {
-    const a = dh.toArray();
+    const a = Array.from(dh.toArray());
     const per = a.length / c.T;
-    dhInit = Array.from({ length: c.T }, (_, t) => Math.sqrt(a.subarray(t * per, (t + 1) * per).reduce((s, v) => s + v * v, 0)));
+    dhInit = Array.from({ length: c.T }, (_, t) => Math.sqrt(a.slice(t * per, (t + 1) * per).reduce((s, v) => s + v * v, 0)));
   });
   gl.mseLoss(probeModel.forward(probe.input), probe.target).backward();
   remove();
