@@ -195,10 +195,11 @@ let requested: number | null = null;
 const pools = new Map<WasmRuntime, ThreadPool>();
 
 /**
- * Products below this many flops run on one thread. Waking a worker costs 10–75 µs; at ≈40
- * GFLOP/s a 4 MFLOP product (one LSTM step of config S) takes ≈100 µs.
+ * Products below this many flops run on one thread. Waking a worker costs 10–75 µs, and a worker
+ * descheduled by other load stalls the whole product, so only products of ≈0.4 ms and more are
+ * split: config M's per-step GEMMs (134 MFLOP) are, config S's (4 MFLOP) are not.
  */
-export const PARALLEL_MIN_FLOP = 4e6;
+export const PARALLEL_MIN_FLOP = 16e6;
 
 /** Learns the core count and the worker API; called once when the backend loads. */
 export async function initThreads(): Promise<void> {
