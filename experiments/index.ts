@@ -3,6 +3,7 @@ import { vanishing } from "./vanishing.js";
 import { longRange } from "./long-range.js";
 import { exploding } from "./exploding.js";
 import { depth } from "./depth.js";
+import { lstmVsGru } from "./lstm-vs-gru.js";
 
 /** Every experiment by its command-line name. */
 export const EXPERIMENTS: Record<string, Experiment> = {
@@ -10,4 +11,5 @@ export const EXPERIMENTS: Record<string, Experiment> = {
   "long-range": longRange,
   exploding,
   depth,
+  "lstm-vs-gru": lstmVsGru,
 };
