@@ -4,6 +4,7 @@ import { longRange } from "./long-range.js";
 import { exploding } from "./exploding.js";
 import { depth } from "./depth.js";
 import { lstmVsGru } from "./lstm-vs-gru.js";
+import { bidirectional } from "./bidirectional.js";
 
 /** Every experiment by its command-line name. */
 export const EXPERIMENTS: Record<string, Experiment> = {
@@ -12,4 +13,5 @@ export const EXPERIMENTS: Record<string, Experiment> = {
   exploding,
   depth,
   "lstm-vs-gru": lstmVsGru,
+  bidirectional,
 };
