@@ -2,8 +2,8 @@
 // (batch 64, 128 steps, input 256, hidden 512, float32), LSTM and GRU, in the reference backend.
 //   npx tsx bench/rnn-reference.ts [--backend js|fast] [--reps N] [--small] [--json out.json]
 // --small runs config S (batch 32, 64 steps, input 64, hidden 128) for a quick look. Timings are
-// the median of N runs after a warm-up; other work on the machine moves them, so compare figures
-// from one run. Forward is timed with gradient recording on (what training runs), backward is the
+// the median of N runs after a warm-up. Other work on the machine moves wall-clock figures, so the
+// process's CPU time is printed beside them (the reference backend runs on one thread). Forward is timed with gradient recording on (what training runs), backward is the
 // whole backward pass of sum(y · R) through the layer's single fused node.
 import { writeFileSync } from "node:fs";
 import * as gl from "../src/index.js";
@@ -26,6 +26,8 @@ interface Result {
   forwardMs: number;
   backwardMs: number;
   inferenceMs: number;
+  forwardCpuMs: number;
+  backwardCpuMs: number;
   gflopsForward: number;
   gflopsBackward: number;
 }
@@ -43,16 +45,23 @@ function measure(cell: "LSTM" | "GRU"): Result {
   const fwd: number[] = [];
   const bwd: number[] = [];
   const inf: number[] = [];
+  const fwdCpu: number[] = [];
+  const bwdCpu: number[] = [];
+  const cpuMs = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1000;
   for (let r = 0; r <= reps; r++) {
     layer.zeroGrad();
     x.grad = null;
     let t0 = performance.now();
+    let c0 = process.cpuUsage();
     const y = run();
     const f = performance.now() - t0;
+    const fc = cpuMs(process.cpuUsage(c0));
     const loss = y.mul(R).sum();
     t0 = performance.now();
+    c0 = process.cpuUsage();
     loss.backward();
     const b = performance.now() - t0;
+    const bc = cpuMs(process.cpuUsage(c0));
     t0 = performance.now();
     gl.noGrad(run);
     const i = performance.now() - t0;
@@ -61,6 +70,8 @@ function measure(cell: "LSTM" | "GRU"): Result {
     fwd.push(f);
     bwd.push(b);
     inf.push(i);
+    fwdCpu.push(fc);
+    bwdCpu.push(bc);
   }
   const G = cell === "LSTM" ? 4 : 3;
   // Multiply-adds ×2: input projection and one recurrent product per step; backward does twice each.
@@ -69,6 +80,7 @@ function measure(cell: "LSTM" | "GRU"): Result {
   const backwardMs = median(bwd);
   return {
     cell, config: cfg.name, backend, forwardMs, backwardMs, inferenceMs: median(inf),
+    forwardCpuMs: median(fwdCpu), backwardCpuMs: median(bwdCpu),
     gflopsForward: flopsF / (forwardMs * 1e6), gflopsBackward: (2 * flopsF) / (backwardMs * 1e6),
   };
 }
@@ -79,8 +91,9 @@ for (const cell of ["LSTM", "GRU"] as const) {
   const r = measure(cell);
   results.push(r);
   console.log(
-    `${cell.padEnd(4)}  forward ${r.forwardMs.toFixed(0).padStart(6)} ms (${r.gflopsForward.toFixed(2)} GFLOP/s)  ` +
-      `backward ${r.backwardMs.toFixed(0).padStart(6)} ms (${r.gflopsBackward.toFixed(2)} GFLOP/s)  inference ${r.inferenceMs.toFixed(0)} ms`,
+    `${cell.padEnd(4)}  forward ${r.forwardMs.toFixed(0).padStart(6)} ms (cpu ${r.forwardCpuMs.toFixed(0)} ms, ${r.gflopsForward.toFixed(2)} GFLOP/s)  ` +
+      `backward ${r.backwardMs.toFixed(0).padStart(6)} ms (cpu ${r.backwardCpuMs.toFixed(0)} ms, ${r.gflopsBackward.toFixed(2)} GFLOP/s)  ` +
+      `inference ${r.inferenceMs.toFixed(0)} ms`,
   );
 }
 const out = value("--json", "");

@@ -188,3 +188,23 @@ test("Module.to converts the layer and its forward follows the new dtype", () =>
   const [y] = m.forward(randn([3, 1, 2], 17));
   assert.equal(y.dtype, "float64");
 });
+
+test("backward twice with retainGraph doubles the gradients (the fused node keeps its saved values)", () => {
+  const m = new gl.nn.LSTM({ inputSize: 2, hiddenSize: 3, projSize: 2, dtype: f64, generator: g(18) });
+  const x = randn([4, 2, 2], 19).requiresGrad_(true);
+  const loss = m.forward(x, null, { lengths: [4, 2] })[0].square().sum();
+  loss.backward(undefined, { retainGraph: true });
+  const once = m.parameters().map((p) => p.grad!.toArray());
+  loss.backward();
+  m.parameters().forEach((p, i) => assertClose(p.grad!.toArray(), once[i].map((v) => 2 * v), 1e-14, 1e-12, "twice"));
+});
+
+test("a NaN in the input propagates to the outputs it reaches, and no further", () => {
+  const m = new gl.nn.GRU({ inputSize: 2, hiddenSize: 3, dtype: f64, generator: g(20) });
+  const x = randn([3, 2, 2], 21);
+  x.data[(1 * 2 + 0) * 2] = NaN; // step 1, sequence 0
+  const [y, h] = m.forward(x);
+  assert.ok(y.select(0, 0).select(0, 0).toArray().every((v) => Number.isFinite(v)));
+  assert.ok(y.select(0, 1).select(0, 0).toArray().every((v) => Number.isNaN(v)));
+  assert.ok(h.select(1, 1).toArray().every((v) => Number.isFinite(v)), "the other sequence is untouched");
+});

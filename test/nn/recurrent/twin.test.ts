@@ -126,3 +126,22 @@ test("the reverse direction starts at each sequence's own end", () => {
   assertClose(y.narrow(0, 0, 4).narrow(1, 1, 1).toArray(), yAlone.toArray(), 1e-15, 0, "y of sequence 1");
   assertClose(h.narrow(1, 1, 1).toArray(), hAlone.toArray(), 1e-15, 0, "h of sequence 1");
 });
+
+test("float32 on the default backend: fused == composite to float32 tolerance (LSTM and GRU, lengths, bidirectional)", () => {
+  for (const make of [
+    () => new gl.nn.LSTM({ inputSize: 7, hiddenSize: 24, numLayers: 2, bidirectional: true, generator: g(20) }),
+    () => new gl.nn.GRU({ inputSize: 7, hiddenSize: 24, numLayers: 2, bidirectional: true, generator: g(21) }),
+    () => new gl.nn.GRU({ inputSize: 7, hiddenSize: 24, resetAfter: false, generator: g(22) }),
+  ]) {
+    const m = make();
+    const res = (["fused", "composite"] as const).map((impl) => {
+      m.impl = impl;
+      m.zeroGrad();
+      const x = gl.randn([9, 5, 7], { generator: g(23) }).requiresGrad_(true);
+      const y = m.forward(x, null, { lengths: [9, 3, 7, 1, 8] })[0];
+      y.mul(gl.randn(y.shape, { generator: g(24) })).sum().backward();
+      return [y.toArray(), x.grad!.toArray(), ...m.parameters().map((p) => p.grad!.toArray())];
+    });
+    res[0].forEach((v, i) => assertClose(v, res[1][i], 1e-5, 1e-4, `${m.constructor.name} tensor ${i}`));
+  }
+});
