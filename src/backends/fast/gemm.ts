@@ -26,7 +26,7 @@ export interface Parallel {
   minFlop: number;
 }
 
-const SERIAL: Parallel = { pool: null, threads: 1, minFlop: Infinity };
+export const SERIAL: Parallel = { pool: null, threads: 1, minFlop: Infinity };
 
 /** How many threads to use for one M×N×K product. */
 function threadsFor(par: Parallel, M: number, N: number, K: number, mr: number): number {
@@ -53,6 +53,41 @@ function gemmPackedRows(
   }
   if (jobs.length === 1) rt.wasm.gemm(...(jobs[0] as Parameters<typeof rt.wasm.gemm>));
   else par.pool!.run(jobs);
+}
+
+/**
+ * Pointer-level products for kernels that keep their operands in the module's memory (the
+ * whole-sequence recurrent kernels). They allocate scratch without resetting it.
+ */
+
+/** Packs the K×N matrix at byte address `src` (element strides rs, cs) into scratch; returns its address. */
+export function packToScratch(rt: WasmRuntime, src: number, rs: number, cs: number, K: number, N: number): number {
+  const packed = rt.alloc(rt.wasm.packedBSize(K, N) * 4);
+  if (K > 0 && N > 0) rt.wasm.packBFull(src, rs, cs, K, N, packed);
+  return packed;
+}
+
+/** C[M, N] (row stride ldc) = A·B, or += with acc, for a packed B; rows split over threads when large. */
+export function gemmPackedAt(
+  rt: WasmRuntime, par: Parallel, M: number, N: number, K: number,
+  A: number, rsA: number, csA: number, packed: number, C: number, ldc: number, acc: boolean,
+): void {
+  if (M === 0 || N === 0) return;
+  const mark = rt.mark();
+  gemmPackedRows(rt, par, K > 0 ? threadsFor(par, M, N, K, rt.mr) : 1, M, N, K, A, rsA, csA, packed, C, ldc, acc);
+  rt.releaseTo(mark);
+}
+
+/** C = A·B (or += with acc) for strided A and B in the module's memory; B is packed first. */
+export function gemmAt(
+  rt: WasmRuntime, par: Parallel, M: number, N: number, K: number,
+  A: number, rsA: number, csA: number, B: number, rsB: number, csB: number, C: number, ldc: number, acc: boolean,
+): void {
+  if (M === 0 || N === 0) return;
+  const mark = rt.mark();
+  const packed = packToScratch(rt, B, rsB, csB, K, N);
+  gemmPackedAt(rt, par, M, N, K, A, rsA, csA, packed, C, ldc, acc);
+  rt.releaseTo(mark);
 }
 
 /**

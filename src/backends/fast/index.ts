@@ -17,10 +17,12 @@ import { binary as refBinary, unary as refUnary } from "../js/elementwise.js";
 import { matmul as refMatmul } from "../js/matmul.js";
 import { reduce as refReduce } from "../js/reduce.js";
 import * as cells from "../js/recurrent-cells.js";
+import { recurrentSequenceBackward as refSequenceBackward, recurrentSequenceForward as refSequenceForward } from "../js/recurrent.js";
 import { binaryF32, hasBinary, hasUnary, reduceSumF32, unaryF32 } from "./elementwise.js";
 import { type MatmulPackedOptions, PackedMatrix, matmulF32, matmulPackedF32, packMatrix } from "./gemm.js";
 import { type FastDetection, detect, instantiate } from "./loader.js";
 import { gruCellBackwardF32, gruCellForwardF32, lstmCellBackwardF32, lstmCellForwardF32 } from "./recurrent.js";
+import { fastSequenceHandles, sequenceBackwardF32, sequenceForwardF32 } from "./sequence.js";
 import { ArenaFullError, type FastVariant, WasmRuntime } from "./runtime.js";
 import { coresSeen, initThreads, parallelFor, requestThreads, threadCount, threadsReady } from "./threads.js";
 
@@ -92,8 +94,23 @@ function registerFastKernels(): void {
   registerRecurrentCells();
 }
 
-/** The LSTM and (reset-after) GRU gate kernels; the reference sequence loop calls them per step. */
+/**
+ * Whole LSTM and reset-after GRU layers in the module (W_hh packed once per call); the gate
+ * kernels below serve the reference sequence loop for what the module does not cover.
+ */
 function registerRecurrentCells(): void {
+  for (const cell of ["lstm", "gru"] as const) {
+    registerKernel(`${cell}SequenceForward`, FAST_BACKEND, (a) => {
+      const rt = runtime;
+      if (!rt || !fastSequenceHandles(a.spec, a.x, a.w)) return refSequenceForward(a);
+      orReference(() => (sequenceForwardF32(rt, a), true), () => refSequenceForward(a));
+    });
+    registerKernel(`${cell}SequenceBackward`, FAST_BACKEND, (a) => {
+      const rt = runtime;
+      if (!rt || !fastSequenceHandles(a.spec, a.x, a.w)) return refSequenceBackward(a);
+      orReference(() => (sequenceBackwardF32(rt, a), true), () => refSequenceBackward(a));
+    });
+  }
   const small = (n: number, H: number): boolean => !runtime || n * H < MIN_SIZE.cellUnits;
   registerKernel("lstmCellForward", FAST_BACKEND, (n, H, xg, hg, cPrev, gates, c, h) => {
     const rt = runtime;

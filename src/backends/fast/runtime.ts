@@ -134,6 +134,15 @@ export class WasmRuntime {
     return p;
   }
 
+  /** The scratch top now; `releaseTo(mark)` frees what was allocated after it (loops reuse scratch). */
+  mark(): number {
+    return this.top;
+  }
+
+  releaseTo(mark: number): void {
+    if (mark >= this.pinnedTop && mark <= this.top) this.top = mark;
+  }
+
   /** A region that survives kernel calls until `unpin`; call it between kernel calls only. */
   pin(bytes: number): Pin {
     const start = alignUp(this.pinnedTop, ALIGN);

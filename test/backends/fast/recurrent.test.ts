@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as gl from "../../../src/index.js";
+import type { RecurrentSpec } from "../../../src/backend/kernels.js";
+import { kernel } from "../../../src/backend/registry.js";
 import * as cells from "../../../src/backends/js/recurrent-cells.js";
 import { fastRuntime } from "../../../src/backends/fast/index.js";
 import {
@@ -110,5 +112,75 @@ test("whole LSTM and GRU layers train the same on the fast and js backends", () 
     const ref = run("js");
     assert.equal(fast.length, ref.length);
     fast.forEach((f, i) => assertNear(f, ref[i], 1e-4, 1e-3, `${Layer.name} output/grad ${i}`));
+  }
+});
+
+/** One layer's arguments with random weights; batchSizes non-increasing when given. */
+function layerArgs(cell: "lstm" | "gru", T: number, B: number, I: number, H: number, batchSizes: number[] | null, seed: number) {
+  const G = cell === "lstm" ? 4 : 3;
+  const spec: RecurrentSpec = { cell, resetAfter: true, T, B, I, H, P: H, batchSizes: batchSizes ? Int32Array.from(batchSizes) : null };
+  const w = {
+    wIh: randData(G * H * I, seed).map((v) => v * 0.3),
+    wHh: randData(G * H * H, seed + 1).map((v) => v * 0.3),
+    bIh: randData(G * H, seed + 2),
+    bHh: randData(G * H, seed + 3),
+    wHr: null,
+  };
+  return { spec, w, x: randData(T * B * I, seed + 4), h0: randData(B * H, seed + 5), c0: cell === "lstm" ? randData(B * H, seed + 6) : null };
+}
+
+function runSequence(backend: string, cell: "lstm" | "gru", L: ReturnType<typeof layerArgs>, opts: { initial: boolean; dy: boolean; steps: boolean }) {
+  const { spec, w, x } = L;
+  const { T, B, I, H } = spec;
+  const G = cell === "lstm" ? 4 : 3;
+  gl.setBackend(backend);
+  const saved = { gates: new Float32Array(T * B * G * H), aux: new Float32Array(T * B * H), hPrev: new Float32Array(T * B * H), m: null };
+  const f = {
+    y: new Float32Array(T * B * H), hN: new Float32Array(B * H), cN: cell === "lstm" ? new Float32Array(B * H) : null,
+  };
+  kernel(`${cell}SequenceForward`)({
+    spec, x, w, h0: opts.initial ? L.h0 : null, c0: opts.initial ? L.c0 : null, y: f.y, hN: f.hN, cN: f.cN, saved,
+  });
+  const dw = {
+    wIh: new Float32Array(w.wIh.length), wHh: new Float32Array(w.wHh.length),
+    bIh: new Float32Array(G * H), bHh: new Float32Array(G * H), wHr: null,
+  };
+  const g = {
+    dx: new Float32Array(T * B * I), dh0: new Float32Array(B * H), dc0: cell === "lstm" ? new Float32Array(B * H) : null,
+    dhSteps: opts.steps ? new Float32Array(T * B * H) : null, dcSteps: opts.steps && cell === "lstm" ? new Float32Array(T * B * H) : null,
+  };
+  kernel(`${cell}SequenceBackward`)({
+    spec, x, w, c0: opts.initial ? L.c0 : null, saved,
+    dy: opts.dy ? randData(T * B * H, 50) : null, dhN: randData(B * H, 51), dcN: cell === "lstm" ? randData(B * H, 52) : null,
+    dx: g.dx, dw, dh0: g.dh0, dc0: g.dc0, dhSteps: g.dhSteps, dcSteps: g.dcSteps,
+  });
+  const out: Record<string, Float32Array> = {};
+  for (const [k, v] of Object.entries({ ...f, ...saved, ...g, ...dw })) if (v) out[k] = v as Float32Array;
+  return out;
+}
+
+test("fast whole-sequence LSTM and GRU kernels match the reference: lengths, initial states, step records", () => {
+  const configs: [number, number, number, number, number[] | null][] = [
+    [1, 1, 1, 1, null],
+    [5, 3, 7, 17, null],
+    [6, 4, 5, 33, [4, 4, 3, 2, 2, 1]],
+    [4, 5, 9, 8, [5, 3, 3, 0]],
+  ];
+  let seed = 1;
+  for (const cell of ["lstm", "gru"] as const) {
+    for (const [T, B, I, H, lens] of configs) {
+      for (const opts of [
+        { initial: true, dy: true, steps: true },
+        { initial: false, dy: false, steps: false },
+      ]) {
+        const L = layerArgs(cell, T, B, I, H, lens, (seed += 10));
+        const fast = runSequence("fast", cell, L, opts);
+        const ref = runSequence("js", cell, L, opts);
+        assert.deepEqual(Object.keys(fast).sort(), Object.keys(ref).sort());
+        for (const k of Object.keys(ref)) {
+          assertNear(fast[k], ref[k], 1e-4, 1e-3, `${cell} T${T} B${B} I${I} H${H} ${JSON.stringify(lens)} ${JSON.stringify(opts)} ${k}`);
+        }
+      }
+    }
   }
 });
