@@ -5,6 +5,7 @@ import { exploding } from "./exploding.js";
 import { depth } from "./depth.js";
 import { lstmVsGru } from "./lstm-vs-gru.js";
 import { bidirectional } from "./bidirectional.js";
+import { stacking } from "./stacking.js";
 
 /** Every experiment by its command-line name. */
 export const EXPERIMENTS: Record<string, Experiment> = {
@@ -14,4 +15,5 @@ export const EXPERIMENTS: Record<string, Experiment> = {
   depth,
   "lstm-vs-gru": lstmVsGru,
   bidirectional,
+  stacking,
 };
