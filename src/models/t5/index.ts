@@ -1,6 +1,7 @@
 /** gl.t5: Hugging Face-compatible T5 (tokenizer, model, generation, training helpers). */
 export { T5Tokenizer, type T5TokenizerOptions, type BatchEncoding } from "./tokenizer.js";
 export { SentencePieceProcessor, type SentencePieceEncoding } from "../../data/sentencepiece/processor.js";
+export { trainUnigramModel, type UnigramTrainerOptions } from "../../data/sentencepiece/trainer.js";
 export { T5ForConditionalGeneration, IGNORE_INDEX, type T5ForwardInputs, type T5ForwardOutputs } from "./model.js";
 export { loadT5Weights } from "./pretrained.js";
 export { generate, warpLogits, sampleLogits, defaultAttentionMask, type GenerateOptions } from "./generation.js";
