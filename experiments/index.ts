@@ -6,6 +6,7 @@ import { depth } from "./depth.js";
 import { lstmVsGru } from "./lstm-vs-gru.js";
 import { bidirectional } from "./bidirectional.js";
 import { stacking } from "./stacking.js";
+import { shakespeare } from "./shakespeare.js";
 
 /** Every experiment by its command-line name. */
 export const EXPERIMENTS: Record<string, Experiment> = {
@@ -16,4 +17,5 @@ export const EXPERIMENTS: Record<string, Experiment> = {
   "lstm-vs-gru": lstmVsGru,
   bidirectional,
   stacking,
+  shakespeare,
 };
