@@ -37,17 +37,19 @@ export interface ShakespeareConfig {
   evalEvery: number;
   /** Characters of the validation part used by the periodic evaluations (the final one uses all). */
   evalChars: number;
+  /** Characters sampled after the prompt at the end. */
+  sampleLength: number;
   seed: number;
 }
 
 export const FULL: ShakespeareConfig = {
   chars: 1115394, embed: 64, hidden: 256, layers: 2, dropout: 0, batch: 32, bptt: 64, steps: 3000, lr: 2e-3, warmup: 100, minLrFactor: 0.05,
-  clip: 1, evalEvery: 250, evalChars: 20000, seed: 0,
+  clip: 1, evalEvery: 250, evalChars: 20000, sampleLength: 500, seed: 0,
 };
 
 export const REDUCED: ShakespeareConfig = {
   chars: 40000, embed: 32, hidden: 64, layers: 2, dropout: 0, batch: 16, bptt: 32, steps: 100, lr: 1e-2, warmup: 5, minLrFactor: 0.1,
-  clip: 1, evalEvery: 50, evalChars: 2000, seed: 0,
+  clip: 1, evalEvery: 50, evalChars: 2000, sampleLength: 100, seed: 0,
 };
 
 export interface ShakespeareRun {
@@ -126,7 +128,7 @@ export function trainShakespeare(c: ShakespeareConfig, hooks: { log?: (s: string
   }
   const finalValLoss = evalNats(lm, val);
   const prompt = tok.encode("ROMEO:\n");
-  const sample = "ROMEO:\n" + tok.decode(lm.sample(prompt, c === REDUCED ? 100 : 500, { temperature: 0.8, generator: new gl.Generator(c.seed + 5) }));
+  const sample = "ROMEO:\n" + tok.decode(lm.sample(prompt, c.sampleLength, { temperature: 0.8, generator: new gl.Generator(c.seed + 5) }));
   return {
     evals, losses, finalValLoss, tokensPerSecond: tokens / trainSeconds, cpuTokensPerSecond: tokens / cpu, seconds: now() - t0, sample,
     params: lm.parameters().reduce((n, p) => n + p.numel(), 0),
