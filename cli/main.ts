@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import { int, num, registerLMCommands } from "./commands.js";
+import { registerDashboardCommand } from "./dashboard.js";
 import { DEMO_DEFAULTS, runDemo } from "./demo.js";
 
 const program = new Command()
@@ -24,6 +25,7 @@ program
   });
 
 registerLMCommands(program);
+registerDashboardCommand(program);
 
 try {
   await program.parseAsync(process.argv);

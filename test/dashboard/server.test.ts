@@ -204,3 +204,17 @@ test("the dashboard command rejects bad flags and missing run directories with m
   await assert.rejects(program().parseAsync(["node", "gradlab", "dashboard"]), /missing required argument 'rundir'/);
   await assert.rejects(program().parseAsync(["node", "gradlab", "dashboard", "/no/such/run"]), /run directory "\/no\/such\/run" does not exist/);
 });
+
+test("an installed package serves the prebuilt page; with neither sources nor a build the error says to build", async () => {
+  const { bundleDashboard } = await import("../../scripts/build-browser.mjs");
+  const installed = mkdtempSync(join(tmpdir(), "gradlab-installed-"));
+  mkdirSync(join(installed, "dist", "dashboard"), { recursive: true });
+  const built = await bundleDashboard(ROOT);
+  writeFileSync(join(installed, "dist", "dashboard", "app.js"), built.js);
+  writeFileSync(join(installed, "dist", "dashboard", "app.css"), built.css);
+  const got = await loadAssets(installed);
+  assert.equal(got.origin, "prebuilt");
+  assert.equal(got.js, built.js);
+  assert.equal(assets.origin, "source", "a checkout bundles the page from its sources");
+  await assert.rejects(loadAssets(mkdtempSync(join(tmpdir(), "gradlab-bare-"))), (e: Error) => e instanceof DashboardError && /run `npm run build`/.test(e.message));
+});
