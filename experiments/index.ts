@@ -7,6 +7,7 @@ import { lstmVsGru } from "./lstm-vs-gru.js";
 import { bidirectional } from "./bidirectional.js";
 import { stacking } from "./stacking.js";
 import { shakespeare } from "./shakespeare.js";
+import { seq2seq } from "./seq2seq.js";
 
 /** Every experiment by its command-line name. */
 export const EXPERIMENTS: Record<string, Experiment> = {
@@ -17,5 +18,6 @@ export const EXPERIMENTS: Record<string, Experiment> = {
   "lstm-vs-gru": lstmVsGru,
   bidirectional,
   stacking,
+  seq2seq,
   shakespeare,
 };
