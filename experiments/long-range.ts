@@ -81,7 +81,7 @@ export function longRange(opts: ExperimentOptions = {}): ExperimentResult {
   const full = opts.full ?? false;
   const seed = opts.seed ?? 0;
   const c: Config = full
-    ? { lengths: [10, 20, 40, 80], cells: ["rnn", "gru", "lstm-fb1"], hidden: 64, batch: 32, steps: 2000, addingSteps: 2000, lr: 1e-2, copyLength: 5, symbols: 8 }
+    ? { lengths: [10, 20, 40, 80], cells: ["rnn", "gru", "lstm-fb1"], hidden: 64, batch: 32, steps: 1500, addingSteps: 1500, lr: 1e-2, copyLength: 5, symbols: 8 }
     : { lengths: [5], cells: ["rnn", "gru", "lstm-fb1"], hidden: 32, batch: 32, steps: 300, addingSteps: 100, lr: 1e-2, copyLength: 3, symbols: 4 };
   const adding: Record<string, RunResult[]> = {};
   const copy: Record<string, RunResult[]> = {};

@@ -40,7 +40,7 @@ export function seq2seq(opts: ExperimentOptions = {}): ExperimentResult {
   const full = opts.full ?? false;
   const seed = opts.seed ?? 0;
   const c = full
-    ? { task: "dates", train: 20000, test: 500, embed: 32, hidden: 64, batch: 64, steps: 2500, lr: 3e-3, kinds: ["bahdanau", "luong", "none"] as Kind[], beam: 5 }
+    ? { task: "dates", train: 20000, test: 500, embed: 32, hidden: 64, batch: 64, steps: 2000, lr: 3e-3, kinds: ["bahdanau", "luong", "none"] as Kind[], beam: 5 }
     : { task: "reverse", train: 3000, test: 100, embed: 12, hidden: 24, batch: 32, steps: 100, lr: 5e-3, kinds: ["bahdanau", "none"] as Kind[], beam: 3 };
   const g = new gl.Generator(seed + 1);
   let trainPairs: gl.data.TokenPair[];

@@ -44,7 +44,7 @@ export function stacking(opts: ExperimentOptions = {}): ExperimentResult {
   const full = opts.full ?? false;
   const seed = opts.seed ?? 0;
   const c = full
-    ? { depths: [1, 2, 4, 6, 8], skips: ["none", "residual", "dense", "highway"] as Skip[], chars: 200_000, embed: 64, hidden: 64, batch: 32, bptt: 64, steps: 600, lr: 3e-3 }
+    ? { depths: [1, 2, 4, 6, 8], skips: ["none", "residual", "dense", "highway"] as Skip[], chars: 200_000, embed: 64, hidden: 64, batch: 32, bptt: 64, steps: 400, lr: 3e-3 }
     : { depths: [1, 4], skips: ["none", "residual", "dense"] as Skip[], chars: 20_000, embed: 16, hidden: 16, batch: 16, bptt: 24, steps: 60, lr: 1e-2 };
   const tok = gl.data.CharTokenizer.fromText(shakespeareText());
   const { train, val } = gl.data.trainValSplit(tok.encode(shakespeareText().slice(0, c.chars)), 0.1);
