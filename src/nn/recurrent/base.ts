@@ -1,5 +1,5 @@
 import type { DType } from "../../core/dtype.js";
-import { GradlabError, ShapeError } from "../../core/errors.js";
+import { GradlabError, ShapeError, fmtShape } from "../../core/errors.js";
 import { type Generator, defaultGenerator } from "../../core/rng.js";
 import type { RecurrentCell } from "../../backend/kernels.js";
 import { noGrad } from "../../autograd/mode.js";
@@ -231,6 +231,7 @@ export abstract class RecurrentBase extends Module {
     const unbatched = input.ndim === 2;
     let seq = unbatched ? input.unsqueeze(1) : this.batchFirst ? input.transpose(0, 1) : input;
     const [T, B] = seq.shape;
+    if (T === 0) throw new ShapeError(`${op}: the input has no time steps (shape ${fmtShape(input.shape)})`);
     const lengths = parseLengths(op, opts?.lengths, B, T);
     const LD = this.numLayers * this.numDirections;
     const lstm = this._cfg.cell === "lstm";

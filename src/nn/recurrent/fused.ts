@@ -36,7 +36,8 @@ export interface LayerResult {
 /**
  * How the caller's [T, B] grid maps to the kernel's step order: rows sorted by length (longest
  * first, stable), and for a reverse direction each sequence read from its own end. `rowMap[k]`
- * is the natural row (t·B + b) of step row k; it is an involution on time, so it serves both ways.
+ * is the natural row (t·B + b) of step row k, a bijection: gathering through it puts values in
+ * step order, scattering through it puts them back. `order` does the same for [B, ·] states.
  */
 interface StepOrder {
   identity: boolean;

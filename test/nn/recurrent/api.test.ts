@@ -67,6 +67,7 @@ test("bad input: rank, feature size, state shapes, lengths, dtypes — errors na
   throwsWith(() => m.forward(gl.randn([5, 2, 3], { dtype: f64 })), gl.DTypeError, "float64", "float32");
   throwsWith(() => m.forward(x, [gl.zeros([2, 2, 4], { dtype: f64 }), gl.zeros([2, 2, 4])]), gl.DTypeError, "h0", "float64", "float32");
   throwsWith(() => m.forward("x" as never), gl.GradlabError, "must be a Tensor");
+  throwsWith(() => m.forward(gl.randn([0, 2, 3])), gl.ShapeError, "no time steps", "[0, 2, 3]");
   const cell = new gl.nn.GRUCell(3, 4);
   throwsWith(() => cell.forward(gl.randn([2, 5])), gl.ShapeError, "GRUCell.forward", "3 features", "[2, 5]");
   throwsWith(() => cell.forward(gl.randn([2, 3]), gl.randn([2, 5])), gl.ShapeError, "hx", "[2, 4]", "[2, 5]");
