@@ -6,7 +6,7 @@ import { kernel } from "../../../src/backend/registry.js";
 import { matmul as refMatmul } from "../../../src/backends/js/matmul.js";
 import { fastRuntime, matmulPacked, packB, setFastVariant, threadsStarted } from "../../../src/backends/fast/index.js";
 import { matmulF32 } from "../../../src/backends/fast/gemm.js";
-import { parallelFor } from "../../../src/backends/fast/threads.js";
+import { PARALLEL_MIN_FLOP, parallelFor } from "../../../src/backends/fast/threads.js";
 import { assertNear, contiguous, permutedView, randData } from "./helpers.js";
 
 const atolFor = (K: number): number => 1e-5 * (1 + K / 32);
@@ -32,9 +32,9 @@ test("products split over worker threads match the reference, packed or not, for
     assert.equal(await threadsStarted(), 2);
     const rt = fastRuntime()!;
     for (const [B, M, K, N] of [
-      [1, 130, 301, 67],
-      [2, 67, 129, 515],
-      [1, 7, 1030, 900],
+      [1, 130, 301, 420],
+      [2, 67, 257, 515],
+      [1, 7, 2050, 900],
     ]) {
       const par = parallelFor(rt, 2 * M * K * N);
       assert.ok(par.pool && par.threads === 2, `${M}x${K}x${N} is large enough to split`);
@@ -67,24 +67,26 @@ test("products split over worker threads match the reference, packed or not, for
 
 test("small products stay on this thread", () => {
   gl.setNumThreads(2);
-  const par = parallelFor(fastRuntime()!, 2 * 32 * 64 * 64);
+  const par = parallelFor(fastRuntime()!, PARALLEL_MIN_FLOP - 1);
   assert.equal(par.threads, 1);
   assert.equal(par.pool, null);
 });
 
 test("the thread count does not change a single bit of the result", async (t) => {
-  if (gl.backendInfo().fast.threads < 2 && gl.backendInfo().fast.cores < 2) {
-    t.diagnostic("one core here");
+  if (gl.backendInfo().fast.cores < 2 || !gl.backendInfo().fast.sharedMemory) {
+    t.diagnostic("one core or no shared memory here: nothing to split");
     return;
   }
   gl.setNumThreads(2);
   await threadsStarted();
   const rt = fastRuntime()!;
   const a = contiguous(randData(97 * 300, 1), [1, 97, 300]);
-  const b = contiguous(randData(300 * 200, 2), [1, 300, 200]);
-  const one = new Float32Array(97 * 200);
-  const two = new Float32Array(97 * 200);
+  const b = contiguous(randData(300 * 400, 2), [1, 300, 400]);
+  const one = new Float32Array(97 * 400);
+  const two = new Float32Array(97 * 400);
   matmulF32(rt, a, b, one);
-  matmulF32(rt, a, b, two, parallelFor(rt, 2 * 97 * 300 * 200));
+  const par = parallelFor(rt, 2 * 97 * 300 * 400);
+  assert.equal(par.threads, 2);
+  matmulF32(rt, a, b, two, par);
   assert.deepEqual(two, one);
 });
