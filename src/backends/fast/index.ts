@@ -5,8 +5,18 @@
  * reference TypeScript kernels. Kernels the module lacks, and dtypes other than float32, fall
  * through to the reference kernels. `setBackend("js")` switches back.
  *
- * For kernel authors (e.g. fused recurrent layers): `packB` packs a weight matrix once into the
- * module's memory and `matmulPacked` multiplies against it, so a whole sequence packs W_hh once.
+ * Reusing a packed weight (for kernel authors; tensors never need it): `packB` packs a K×N
+ * float32 matrix of any strides once into the module's memory, `matmulPacked` multiplies any
+ * number of [M, K] views against it, and `release()` gives the memory back (a PackedMatrix that
+ * is garbage-collected unreleased frees it then). E.g. a recurrent step h·W_hhᵀ with W_hh [4H, H]:
+ *
+ *   const w = packB(wHhView, { transpose: true });        // K = H, N = 4H
+ *   try { for (...) matmulPacked(hView, w, gates, { accumulate: true }); } finally { w.release(); }
+ *
+ * Kernels that keep their operands in the module's memory use the pointer-level twins in gemm.ts
+ * (packToScratch, gemmPackedAt), as the whole-sequence LSTM/GRU kernels in sequence.ts do.
+ * Threads: products of ≥16 MFLOP split their rows over min(setNumThreads, cores) threads when
+ * shared WebAssembly memory exists; results are bit-identical for any thread count.
  */
 import type { BinaryOp, ReduceOp, UnaryOp, View } from "../../backend/kernels.js";
 import { getBackend, registerKernel, setBackend } from "../../backend/registry.js";
