@@ -5,7 +5,8 @@
 import "uplot/dist/uPlot.min.css";
 import "./style.css";
 import type * as gl from "../../src/index.js";
-import { Chart, fmt, type Line } from "./chart.js";
+import { Chart, type Line } from "./chart.js";
+import { fmt } from "./scale.js";
 import { Heatmap } from "./heatmap.js";
 import { type RunData, type RunInfo, applyRecord, cumulativeNonFinite, newRun, parseRecordsJson, rollingMean, smooth } from "./state.js";
 
@@ -42,8 +43,9 @@ const charts = {
     log: true,
     empty: "waiting for training steps…",
   }),
-  lr: new Chart(card("lr", "Learning rate", "The step size the optimizer used, after any schedule."), {
+  lr: new Chart(card("lr", "Learning rate", "The step size the optimizer used, after any schedule. Log scale, so runs with different rates compare."), {
     yLabel: "learning rate",
+    log: true,
     empty: "no learning rate recorded yet",
   }),
   gradNorm: new Chart(
@@ -140,6 +142,11 @@ function drawHeatmaps(): void {
         box.appendChild(document.createElement("figcaption")).textContent = `${r.info.name} · ${key}`;
         hm = new Heatmap(box.appendChild(document.createElement("div")));
         heatmaps.set(id, hm);
+        box.dataset.order = `${String(r.info.id).padStart(4, "0")} ${key}`;
+        // Layers can first appear in any order (backward reaches the top layer first): keep run, then layer order.
+        const boxes = Array.from(heatmapHost.querySelectorAll<HTMLElement>("figure.heatmap"));
+        boxes.sort((a, b) => a.dataset.order!.localeCompare(b.dataset.order!, undefined, { numeric: true }));
+        for (const b of boxes) heatmapHost.appendChild(b);
       }
       hm.update(m);
     }

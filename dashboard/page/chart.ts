@@ -1,4 +1,5 @@
 import uPlot from "uplot";
+import { decadeRange, fmt, logSplits } from "./scale.js";
 
 /** One line (or point set) of a chart, with its own x values; charts align them on a shared x axis. */
 export interface Line {
@@ -48,8 +49,10 @@ export class Chart {
   }
 
   update(lines: Line[]): void {
-    // uPlot's log scale cannot place 0 or negatives; they become gaps.
-    const ys = lines.map((l) => (this.opts.log ? l.y.map((v) => (v !== null && v > 0 ? v : null)) : l.y));
+    // Log charts plot log10 of the values on a linear axis: uPlot's own log scale only spans
+    // 1e-32..1e32, and an exploding or vanishing gradient is exactly what must stay on the chart.
+    // 0 and negatives have no place on it and become gaps.
+    const ys = lines.map((l) => (this.opts.log ? l.y.map((v) => (v !== null && v > 0 && Number.isFinite(v) ? Math.log10(v) : null)) : l.y));
     this.points = ys.reduce<number>((n, y) => n + y.reduce<number>((k, v) => k + (v === null ? 0 : 1), 0), 0);
     this.el.dataset.points = String(this.points);
     this.note.style.display = this.points ? "none" : "";
@@ -87,11 +90,14 @@ export class Chart {
       height: o.height ?? 220,
       scales: {
         x: { time: false },
-        y: o.log ? { distr: 3 } : typeof o.yRange === "function" ? { range: (_u, lo, hi) => (o.yRange as (a: number, b: number) => [number, number])(lo, hi) } : o.yRange ? { range: o.yRange } : {},
+        // Whole decades on log axes, so a line never runs along the frame where no label reads it.
+        y: o.log ? { range: (_u, lo, hi) => decadeRange(lo, hi) } : typeof o.yRange === "function" ? { range: (_u, lo, hi) => (o.yRange as (a: number, b: number) => [number, number])(lo, hi) } : o.yRange ? { range: o.yRange } : {},
       },
       axes: [
         { label: "step", size: 40, labelSize: 16 },
-        { label: o.yLabel, size: 60, labelSize: 18, values: (_u, vals) => vals.map((v) => (o.log ? logTick(v) : fmt(v))) },
+        o.log
+          ? { label: o.yLabel, size: 60, labelSize: 18, splits: (_u, _i, lo, hi) => logSplits(lo, hi), values: (_u, vals) => vals.map((v) => fmt(10 ** v)) }
+          : { label: o.yLabel, size: 60, labelSize: 18, values: (_u, vals) => vals.map(fmt) },
       ],
       legend: { live: true },
       cursor: { drag: { x: true, y: false } },
@@ -106,30 +112,12 @@ export class Chart {
             spanGaps: false,
             points: l.pointsOnly ? { show: true, size: 7, fill: l.color, stroke: l.color } : { show: false },
             paths: l.pointsOnly ? () => null : undefined,
-            value: (_u, v) => (v === null || v === undefined ? "–" : fmt(v)),
+            value: (_u, v) => (v === null || v === undefined ? "–" : fmt(o.log ? 10 ** v : v)),
           }),
         ),
       ],
     };
   }
-}
-
-/** Short numbers for axes and the legend: 0.0031 → 3.1e-3, 1234.5 → 1235. */
-export function fmt(v: number | null | undefined): string {
-  if (v === null || v === undefined) return "";
-  if (!Number.isFinite(v)) return String(v);
-  const a = Math.abs(v);
-  if (a === 0) return "0";
-  if (a >= 1e5 || a < 1e-3) return v.toExponential(1).replace("e+", "e");
-  if (a >= 100) return v.toFixed(0);
-  return String(Number(v.toPrecision(3)));
-}
-
-/** Log axes get a grid line at every 1..9 × 10^k; only 1, 2 and 5 × 10^k are labelled, so labels never collide. */
-function logTick(v: number | null): string {
-  if (v === null || !(v > 0)) return "";
-  const m = Math.round(v / 10 ** Math.floor(Math.log10(v) + 1e-9));
-  return m === 1 || m === 2 || m === 5 ? fmt(v) : "";
 }
 
 /** The same colour at low opacity (#rrggbb → rgba). */

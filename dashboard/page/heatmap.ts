@@ -1,4 +1,4 @@
-import { fmt } from "./chart.js";
+import { fmt } from "./scale.js";
 
 /** Viridis at 9 evenly spaced stops: perceptually even and readable in grey, as in the SVG report. */
 const VIRIDIS = ["#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962", "#addc30", "#fde725"];
