@@ -5,7 +5,8 @@ import type { View } from "../../backend/kernels.js";
  * Reference batched GEMM, blocked the GotoBLAS way. Operands are packed into float64 panels
  * (4 rows of A or 4 columns of B, k-major), so every access in the inner loop is sequential
  * whatever the operands' strides (transposed inputs cost nothing extra), and the 4×4 block of
- * C lives in 16 local doubles. A block of B panels (KC deep) is reused by MC rows of A from L2.
+ * C lives in 16 local doubles. A block of B panels (KC deep, NC wide) is reused by MC rows of A
+ * from L2.
  *
  * Every output element is accumulated in float64, in increasing k, starting from 0: exactly the
  * sums of a naive triple loop, bit for bit, then rounded once to the output's dtype.
@@ -16,6 +17,8 @@ const NR = 4;
 const KC = 256;
 /** Rows of A per block: MC×KC doubles (128 KiB) stay in L2 while every B panel passes by. */
 const MC = 64;
+/** Columns of B per block: bounds the packed B (NC×KC doubles, 4 MiB) for wide outputs (vocabularies). */
+const NC = 2048;
 
 /** One operand as the kernel walks it: element (r, c) is data[off + r·rs + c·cs]. */
 interface Operand {
@@ -39,7 +42,7 @@ export function matmul(a: View, b: View, out: TypedArray): void {
   const cols = swap ? M : N;
   const c64 = out instanceof Float64Array ? out : new Float64Array(B * M * N);
   const Ap = new Float64Array(Math.min(MC, roundUp(rows, MR)) * Math.min(KC, K));
-  const Bp = new Float64Array(roundUp(cols, NR) * Math.min(KC, K));
+  const Bp = new Float64Array(Math.min(NC, roundUp(cols, NR)) * Math.min(KC, K));
   for (let bi = 0; bi < B; bi++) {
     const ao: Operand = { data: a.data, off: a.offset + bi * a.strides[0], rs: a.strides[1], cs: a.strides[2] };
     const bo: Operand = { data: b.data, off: b.offset + bi * b.strides[0], rs: b.strides[1], cs: b.strides[2] };
@@ -68,21 +71,24 @@ function gemm(
   c: Float64Array, cOff: number, crs: number, ccs: number,
   Ap: Float64Array, Bp: Float64Array,
 ): void {
-  for (let p0 = 0; p0 < K; p0 += KC) {
-    const kc = Math.min(KC, K - p0);
-    const first = p0 === 0;
-    packB(b, p0, kc, N, Bp);
-    for (let i0 = 0; i0 < M; i0 += MC) {
-      const mc = Math.min(MC, M - i0);
-      packA(a, i0, mc, p0, kc, Ap);
-      for (let j0 = 0; j0 < N; j0 += NR) {
-        const w = Math.min(NR, N - j0);
-        const pb = j0 * kc;
-        for (let ii = 0; ii < mc; ii += MR) {
-          const h = Math.min(MR, mc - ii);
-          const co = cOff + (i0 + ii) * crs + j0 * ccs;
-          if (h === MR) micro4x4(Ap, ii * kc, Bp, pb, kc, c, co, crs, ccs, first, w);
-          else for (let r = 0; r < h; r++) micro1x4(Ap, ii * kc + r, Bp, pb, kc, c, co + r * crs, ccs, first, w);
+  for (let n0 = 0; n0 < N; n0 += NC) {
+    const nc = Math.min(NC, N - n0);
+    for (let p0 = 0; p0 < K; p0 += KC) {
+      const kc = Math.min(KC, K - p0);
+      const first = p0 === 0;
+      packB(b, p0, kc, n0, nc, Bp);
+      for (let i0 = 0; i0 < M; i0 += MC) {
+        const mc = Math.min(MC, M - i0);
+        packA(a, i0, mc, p0, kc, Ap);
+        for (let j0 = 0; j0 < nc; j0 += NR) {
+          const w = Math.min(NR, nc - j0);
+          const pb = j0 * kc;
+          for (let ii = 0; ii < mc; ii += MR) {
+            const h = Math.min(MR, mc - ii);
+            const co = cOff + (i0 + ii) * crs + (n0 + j0) * ccs;
+            if (h === MR) micro4x4(Ap, ii * kc, Bp, pb, kc, c, co, crs, ccs, first, w);
+            else for (let r = 0; r < h; r++) micro1x4(Ap, ii * kc + r, Bp, pb, kc, c, co + r * crs, ccs, first, w);
+          }
         }
       }
     }
@@ -113,15 +119,15 @@ function packA(a: Operand, i0: number, mc: number, p0: number, kc: number, Ap: F
   }
 }
 
-/** k [p0, p0+kc) × all N columns of B as panels of 4 columns: Bp[(j0/4·kc + k)·4 + c], zero-padded. */
-function packB(b: Operand, p0: number, kc: number, N: number, Bp: Float64Array): void {
+/** k [p0, p0+kc) × columns [n0, n0+nc) of B as panels of 4 columns: Bp[(j0/4·kc + k)·4 + c], zero-padded. */
+function packB(b: Operand, p0: number, kc: number, n0: number, nc: number, Bp: Float64Array): void {
   const d = b.data;
   const rs = b.rs;
   const cs = b.cs;
-  for (let j0 = 0; j0 < N; j0 += NR) {
-    const w = Math.min(NR, N - j0);
+  for (let j0 = 0; j0 < nc; j0 += NR) {
+    const w = Math.min(NR, nc - j0);
     let o = j0 * kc;
-    const base = b.off + p0 * rs + j0 * cs;
+    const base = b.off + p0 * rs + (n0 + j0) * cs;
     if (w === NR) {
       for (let k = 0, s = base; k < kc; k++, s += rs, o += NR) {
         Bp[o] = d[s];

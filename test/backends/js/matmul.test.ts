@@ -44,10 +44,10 @@ function naive(a: View, b: View): { c: Float64Array; mag: Float64Array } {
 }
 
 // Odd sizes hit every edge path: leftover rows (M % 4), leftover columns (N % 4), the narrow-C
-// swap (N < 4), several k-blocks (K > 256) and several row blocks (M > 64).
+// swap (N < 4), several k-blocks (K > 256), row blocks (M > 64) and column blocks (N > 2048).
 const SHAPES = [
   [1, 1, 7, 13], [1, 17, 1, 5], [1, 1, 1, 1], [1, 3, 2, 1], [2, 5, 300, 3], [3, 9, 37, 10],
-  [1, 70, 260, 9], [2, 4, 4, 4], [1, 130, 520, 7], [1, 1, 600, 1], [1, 6, 5, 2],
+  [1, 70, 260, 9], [2, 4, 4, 4], [1, 130, 520, 7], [1, 1, 600, 1], [1, 6, 5, 2], [1, 5, 270, 2053],
 ];
 
 test("float64: equal to a naive triple loop within 1e-12 of Σ|a·b|, for every operand layout", () => {
