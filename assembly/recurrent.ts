@@ -160,3 +160,40 @@ export function gruBackward(n: i32, H: i32, gates: usize, ghn: usize, hPrev: usi
     }
   }
 }
+
+@inline function rnnFwdAt(full: bool, relu: bool, xg: usize, hg: usize, h: usize): void {
+  const v = f32x4.add(ld(xg, full), ld(hg, full));
+  st(h, relu ? f32x4.max(v, f32x4.splat(0)) : tanhv(v), full);
+}
+
+/** h = act(xg + hg) over len values; act tanh, or relu when `relu` (NaN passes through). */
+export function rnnForward(len: i32, relu: bool, xg: usize, hg: usize, h: usize): void {
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    rnnFwdAt(true, relu, xg + o, hg + o, h + o);
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    rnnFwdAt(false, relu, xg + o, hg + o, h + o);
+  }
+}
+
+@inline function rnnBwdAt(full: bool, relu: bool, h: usize, dh: usize, dpre: usize): void {
+  const hv = ld(h, full);
+  const d = ld(dh, full);
+  st(dpre, relu ? v128.and(d, f32x4.gt(hv, f32x4.splat(0))) : f32x4.mul(d, f32x4.sub(one(), f32x4.mul(hv, hv))), full);
+}
+
+/** dpre = dh·act'(pre) from the activated h: 1 − h² for tanh, [h > 0] for relu. */
+export function rnnBackward(len: i32, relu: bool, h: usize, dh: usize, dpre: usize): void {
+  let k = 0;
+  for (; k + 4 <= len; k += 4) {
+    const o = <usize>k << 2;
+    rnnBwdAt(true, relu, h + o, dh + o, dpre + o);
+  }
+  for (; k < len; k++) {
+    const o = <usize>k << 2;
+    rnnBwdAt(false, relu, h + o, dh + o, dpre + o);
+  }
+}

@@ -105,11 +105,11 @@ function registerFastKernels(): void {
 }
 
 /**
- * Whole LSTM and reset-after GRU layers in the module (W_hh packed once per call); the gate
+ * Whole LSTM, reset-after GRU and RNN layers in the module (W_hh packed once per call); the gate
  * kernels below serve the reference sequence loop for what the module does not cover.
  */
 function registerRecurrentCells(): void {
-  for (const cell of ["lstm", "gru"] as const) {
+  for (const cell of ["lstm", "gru", "rnn"] as const) {
     registerKernel(`${cell}SequenceForward`, FAST_BACKEND, (a) => {
       const rt = runtime;
       if (!rt || !fastSequenceHandles(a.spec, a.x, a.w)) return refSequenceForward(a);

@@ -31,6 +31,8 @@ export interface WasmExports {
   ): void;
   gruForward(n: number, H: number, xg: number, hg: number, bhn: number, hPrev: number, gates: number, ghn: number, h: number): void;
   gruBackward(n: number, H: number, gates: number, ghn: number, hPrev: number, dh: number, dgx: number, dgh: number, dhPrev: number): void;
+  rnnForward(len: number, relu: number, xg: number, hg: number, h: number): void;
+  rnnBackward(len: number, relu: number, h: number, dh: number, dpre: number): void;
 }
 
 /** Thrown when the arena cannot grow (wasm32 tops out at 4 GiB); callers fall back to the reference. */

@@ -4,7 +4,7 @@ import { gemmAt, gemmPackedAt, packToScratch } from "./gemm.js";
 import type { WasmRuntime } from "./runtime.js";
 import { parallelFor } from "./threads.js";
 
-// Whole-sequence LSTM and reset-after GRU layers inside the module's memory: the cuDNN scheme of
+// Whole-sequence LSTM, reset-after GRU and RNN layers inside the module's memory: the cuDNN scheme of
 // the reference (src/backends/js/recurrent.ts) with everything kept in place across time steps.
 // The input projection is one GEMM, W_hh is packed once per call and every step's recurrent
 // product reads the packed panels, the gate kernels run on the step's rows where they lie, and
@@ -13,9 +13,9 @@ import { parallelFor } from "./threads.js";
 
 const ADD = 0; // binary op code of assembly/elementwise.ts
 
-/** Float32 LSTM or reset-after GRU without projection; the rest stays on the reference. */
+/** Float32 LSTM, reset-after GRU or RNN without projection; the rest stays on the reference. */
 export function fastSequenceHandles(spec: RecurrentSpec, x: TypedArray, w: RecurrentWeights): boolean {
-  return x instanceof Float32Array && w.wHr === null && (spec.cell === "lstm" || (spec.cell === "gru" && spec.resetAfter));
+  return x instanceof Float32Array && w.wHr === null && (spec.cell !== "gru" || spec.resetAfter);
 }
 
 /** Scratch helpers over one call: byte addresses in, element counts everywhere. */
@@ -40,7 +40,7 @@ function scratch(rt: WasmRuntime) {
   };
 }
 
-const gatesOf = (spec: RecurrentSpec): number => (spec.cell === "lstm" ? 4 : 3);
+const gatesOf = (spec: RecurrentSpec): number => (spec.cell === "lstm" ? 4 : spec.cell === "gru" ? 3 : 1);
 const activeRows = (spec: RecurrentSpec, t: number): number => (spec.batchSizes ? spec.batchSizes[t] : spec.B);
 
 /** The bias added to every row of the input projection: b_ih + b_hh, except b_hn of a reset-after GRU. */
@@ -56,6 +56,8 @@ export function sequenceForwardF32(rt: WasmRuntime, a: RecurrentForwardArgs): vo
   const { spec, w, saved } = a;
   const { T, B, I, H, P } = spec;
   const lstm = spec.cell === "lstm";
+  const gru = spec.cell === "gru";
+  const relu = spec.cell === "rnnRelu" ? 1 : 0;
   const GH = gatesOf(spec) * H;
   const TB = T * B;
   const wasm = rt.wasm;
@@ -69,7 +71,7 @@ export function sequenceForwardF32(rt: WasmRuntime, a: RecurrentForwardArgs): vo
   gemmAt(rt, parallelFor(rt, 2 * TB * GH * I), TB, GH, I, x, I, 1, wIh, 1, I, xg, GH, false);
   const bias = foldedBias(spec, w, GH);
   if (bias) wasm.binary(ADD, xg, GH, 1, m.put(bias, GH), 0, 1, xg, TB, GH);
-  const bhn = !lstm && w.bHh ? m.put(w.bHh.subarray(2 * H, 3 * H), H) : 0;
+  const bhn = gru && w.bHh ? m.put(w.bHh.subarray(2 * H, 3 * H), H) : 0;
   const packedHh = packToScratch(rt, m.put(w.wHh, GH * P), 1, P, P, GH);
   const stepPar = parallelFor(rt, 2 * B * GH * P);
 
@@ -77,7 +79,9 @@ export function sequenceForwardF32(rt: WasmRuntime, a: RecurrentForwardArgs): vo
   const c = lstm ? (a.c0 ? m.put(a.c0, B * H) : m.zeros(B * H)) : 0;
   const y = m.zeros(TB * P);
   const gatesAll = saved ? m.zeros(TB * GH) : 0;
-  const auxAll = saved ? m.zeros(TB * H) : 0;
+  // An RNN keeps no auxiliary state (its saved.aux is empty).
+  const auxLen = lstm || gru ? TB * H : 0;
+  const auxAll = saved ? m.zeros(auxLen) : 0;
   const hPrevAll = saved ? m.zeros(TB * P) : 0;
   const gatesStep = saved ? 0 : rt.alloc(B * GH * 4);
   const auxStep = saved ? 0 : rt.alloc(B * H * 4);
@@ -96,8 +100,11 @@ export function sequenceForwardF32(rt: WasmRuntime, a: RecurrentForwardArgs): vo
     if (lstm) {
       wasm.lstmForward(n, H, xgT, hg, c, gates, aux, h);
       m.copy(c, aux, n * H);
-    } else {
+    } else if (gru) {
       wasm.gruForward(n, H, xgT, hg, bhn, hPrev, gates, aux, h);
+    } else {
+      wasm.rnnForward(n * H, relu, xgT, hg, gates);
+      m.copy(h, gates, n * H);
     }
     m.copy(y + t * B * P * 4, h, n * P);
   }
@@ -106,7 +113,7 @@ export function sequenceForwardF32(rt: WasmRuntime, a: RecurrentForwardArgs): vo
   if (lstm && a.cN) m.take(c, B * H, a.cN);
   if (saved) {
     m.take(gatesAll, TB * GH, saved.gates);
-    m.take(auxAll, TB * H, saved.aux);
+    m.take(auxAll, auxLen, saved.aux);
     m.take(hPrevAll, TB * P, saved.hPrev);
   }
 }
@@ -115,6 +122,8 @@ export function sequenceBackwardF32(rt: WasmRuntime, a: RecurrentBackwardArgs): 
   const { spec, w, saved, dw } = a;
   const { T, B, I, H, P } = spec;
   const lstm = spec.cell === "lstm";
+  const gru = spec.cell === "gru";
+  const relu = spec.cell === "rnnRelu" ? 1 : 0;
   const GH = gatesOf(spec) * H;
   const TB = T * B;
   const wasm = rt.wasm;
@@ -122,7 +131,7 @@ export function sequenceBackwardF32(rt: WasmRuntime, a: RecurrentBackwardArgs): 
   const m = scratch(rt);
 
   const gatesAll = m.put(saved.gates, TB * GH);
-  const auxAll = m.put(saved.aux, TB * H);
+  const auxAll = m.put(saved.aux, lstm || gru ? TB * H : 0);
   const hPrevAll = m.put(saved.hPrev, TB * P);
   const dy = a.dy ? m.put(a.dy, TB * P) : 0;
   const dh = a.dhN ? m.put(a.dhN, B * P) : m.zeros(B * P);
@@ -131,14 +140,14 @@ export function sequenceBackwardF32(rt: WasmRuntime, a: RecurrentBackwardArgs): 
   // Gate gradients of every step (zero on rows past a sequence's end), kept for the weight GEMMs;
   // the GRU's recurrent product has its own (they differ in the n block).
   const dgx = m.zeros(TB * GH);
-  const dgh = lstm ? dgx : m.zeros(TB * GH);
+  const dgh = gru ? m.zeros(TB * GH) : dgx;
   const dhSteps = a.dhSteps ? rt.alloc(TB * P * 4) : 0;
   const dcSteps = a.dcSteps && lstm ? rt.alloc(TB * H * 4) : 0;
   const dhTot = rt.alloc(B * P * 4);
   const dcPrev = lstm ? rt.alloc(B * H * 4) : 0;
   const dcTot = dcSteps ? rt.alloc(B * H * 4) : 0;
-  const direct = lstm ? 0 : rt.alloc(B * P * 4);
-  const viaHh = lstm ? 0 : rt.alloc(B * P * 4);
+  const direct = gru ? rt.alloc(B * P * 4) : 0;
+  const viaHh = gru ? rt.alloc(B * P * 4) : 0;
   // dG · W_hh: W_hh is [GH, P] row-major, used as it lies.
   const packedHh = packToScratch(rt, m.put(w.wHh, GH * P), P, 1, GH, P);
   const stepPar = parallelFor(rt, 2 * B * GH * P);
@@ -163,6 +172,9 @@ export function sequenceBackwardF32(rt: WasmRuntime, a: RecurrentBackwardArgs): 
         m.copy(dcSteps + t * B * H * 4, dcTot, n * H);
       }
       m.copy(dc, dcPrev, n * H);
+      gemmPackedAt(rt, stepPar, n, P, GH, dgxT, GH, 1, packedHh, dh, P, false);
+    } else if (!gru) {
+      wasm.rnnBackward(n * H, relu, gates, dhTot, dgxT);
       gemmPackedAt(rt, stepPar, n, P, GH, dgxT, GH, 1, packedHh, dh, P, false);
     } else {
       const dghT = dgh + t * B * GH * 4;

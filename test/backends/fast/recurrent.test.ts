@@ -97,8 +97,8 @@ test("fast gate kernels pass NaN through like the reference", () => {
   assert.ok(Number.isNaN(got[2][3]));
 });
 
-test("whole LSTM and GRU layers train the same on the fast and js backends", () => {
-  for (const Layer of [gl.nn.LSTM, gl.nn.GRU]) {
+test("whole LSTM, GRU and RNN layers train the same on the fast and js backends", () => {
+  for (const Layer of [gl.nn.LSTM, gl.nn.GRU, gl.nn.RNN]) {
     const run = (backend: string): Float32Array[] => {
       gl.setBackend(backend);
       gl.manualSeed(7);
@@ -116,8 +116,10 @@ test("whole LSTM and GRU layers train the same on the fast and js backends", () 
 });
 
 /** One layer's arguments with random weights; batchSizes non-increasing when given. */
-function layerArgs(cell: "lstm" | "gru", T: number, B: number, I: number, H: number, batchSizes: number[] | null, seed: number) {
-  const G = cell === "lstm" ? 4 : 3;
+type SeqCell = "lstm" | "gru" | "rnnTanh" | "rnnRelu";
+
+function layerArgs(cell: SeqCell, T: number, B: number, I: number, H: number, batchSizes: number[] | null, seed: number) {
+  const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
   const spec: RecurrentSpec = { cell, resetAfter: true, T, B, I, H, P: H, batchSizes: batchSizes ? Int32Array.from(batchSizes) : null };
   const w = {
     wIh: randData(G * H * I, seed).map((v) => v * 0.3),
@@ -129,16 +131,17 @@ function layerArgs(cell: "lstm" | "gru", T: number, B: number, I: number, H: num
   return { spec, w, x: randData(T * B * I, seed + 4), h0: randData(B * H, seed + 5), c0: cell === "lstm" ? randData(B * H, seed + 6) : null };
 }
 
-function runSequence(backend: string, cell: "lstm" | "gru", L: ReturnType<typeof layerArgs>, opts: { initial: boolean; dy: boolean; steps: boolean }) {
+function runSequence(backend: string, cell: SeqCell, L: ReturnType<typeof layerArgs>, opts: { initial: boolean; dy: boolean; steps: boolean }) {
   const { spec, w, x } = L;
   const { T, B, I, H } = spec;
-  const G = cell === "lstm" ? 4 : 3;
+  const G = cell === "lstm" ? 4 : cell === "gru" ? 3 : 1;
+  const name = cell === "lstm" || cell === "gru" ? cell : "rnn";
   gl.setBackend(backend);
-  const saved = { gates: new Float32Array(T * B * G * H), aux: new Float32Array(T * B * H), hPrev: new Float32Array(T * B * H), m: null };
+  const saved = { gates: new Float32Array(T * B * G * H), aux: new Float32Array(G === 1 ? 0 : T * B * H), hPrev: new Float32Array(T * B * H), m: null };
   const f = {
     y: new Float32Array(T * B * H), hN: new Float32Array(B * H), cN: cell === "lstm" ? new Float32Array(B * H) : null,
   };
-  kernel(`${cell}SequenceForward`)({
+  kernel(`${name}SequenceForward`)({
     spec, x, w, h0: opts.initial ? L.h0 : null, c0: opts.initial ? L.c0 : null, y: f.y, hN: f.hN, cN: f.cN, saved,
   });
   const dw = {
@@ -149,7 +152,7 @@ function runSequence(backend: string, cell: "lstm" | "gru", L: ReturnType<typeof
     dx: new Float32Array(T * B * I), dh0: new Float32Array(B * H), dc0: cell === "lstm" ? new Float32Array(B * H) : null,
     dhSteps: opts.steps ? new Float32Array(T * B * H) : null, dcSteps: opts.steps && cell === "lstm" ? new Float32Array(T * B * H) : null,
   };
-  kernel(`${cell}SequenceBackward`)({
+  kernel(`${name}SequenceBackward`)({
     spec, x, w, c0: opts.initial ? L.c0 : null, saved,
     dy: opts.dy ? randData(T * B * H, 50) : null, dhN: randData(B * H, 51), dcN: cell === "lstm" ? randData(B * H, 52) : null,
     dx: g.dx, dw, dh0: g.dh0, dc0: g.dc0, dhSteps: g.dhSteps, dcSteps: g.dcSteps,
@@ -159,7 +162,7 @@ function runSequence(backend: string, cell: "lstm" | "gru", L: ReturnType<typeof
   return out;
 }
 
-test("fast whole-sequence LSTM and GRU kernels match the reference: lengths, initial states, step records", () => {
+test("fast whole-sequence LSTM, GRU and RNN kernels match the reference: lengths, initial states, step records", () => {
   const configs: [number, number, number, number, number[] | null][] = [
     [1, 1, 1, 1, null],
     [5, 3, 7, 17, null],
@@ -167,7 +170,7 @@ test("fast whole-sequence LSTM and GRU kernels match the reference: lengths, ini
     [4, 5, 9, 8, [5, 3, 3, 0]],
   ];
   let seed = 1;
-  for (const cell of ["lstm", "gru"] as const) {
+  for (const cell of ["lstm", "gru", "rnnTanh", "rnnRelu"] as const) {
     for (const [T, B, I, H, lens] of configs) {
       for (const opts of [
         { initial: true, dy: true, steps: true },
