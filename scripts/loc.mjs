@@ -2,7 +2,7 @@
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-const roots = ["src", "cli", "dashboard", "bench", "experiments", "test", "scripts", "assembly"];
+const roots = ["src", "cli", "dashboard", "browser", "bench", "experiments", "test", "scripts", "assembly"];
 const exts = [".ts", ".mjs", ".js", ".html", ".css"];
 const rows = new Map();
 

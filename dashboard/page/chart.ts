@@ -48,7 +48,8 @@ export class Chart {
     el.dataset.points = "0";
   }
 
-  update(lines: Line[]): void {
+  update(input: Line[]): void {
+    const lines = input.map(thin);
     // Log charts plot log10 of the values on a linear axis: uPlot's own log scale only spans
     // 1e-32..1e32, and an exploding or vanishing gradient is exactly what must stay on the chart.
     // 0 and negatives have no place on it and become gaps.
@@ -118,6 +119,24 @@ export class Chart {
       ],
     };
   }
+}
+
+/**
+ * At most this many points per line: a chart is ~600 pixels wide, and joining and drawing 100k-step
+ * runs several times a second would stall the page. Longer lines keep every k-th point and the last.
+ */
+const MAX_POINTS = 3000;
+
+function thin(l: Line): Line {
+  const n = l.x.length;
+  if (n <= MAX_POINTS) return l;
+  const k = Math.ceil(n / MAX_POINTS);
+  const x: number[] = [];
+  const y: (number | null)[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i % k === 0 || i === n - 1) (x.push(l.x[i]), y.push(l.y[i]));
+  }
+  return { ...l, x, y };
 }
 
 /** The same colour at low opacity (#rrggbb → rgba). */

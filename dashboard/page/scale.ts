@@ -11,12 +11,13 @@ export function fmt(v: number | null | undefined): string {
   return String(Number(v.toPrecision(3)));
 }
 
-/** A log10 axis range in whole decades (at least one). */
+/**
+ * A log10 axis range in whole decades, with a little room: a value right on a decade (a constant
+ * learning rate of 1e-3) would otherwise run along the frame.
+ */
 export function decadeRange(lo: number | null, hi: number | null): [number, number] {
   if (lo === null || hi === null || !Number.isFinite(lo) || !Number.isFinite(hi)) return [0, 1];
-  const a = Math.floor(lo + 1e-9);
-  const b = Math.ceil(hi - 1e-9);
-  return b > a ? [a, b] : [a, a + 1];
+  return [Math.floor(lo - 0.05), Math.ceil(hi + 0.05)];
 }
 
 /**

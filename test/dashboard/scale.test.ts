@@ -16,7 +16,8 @@ test("numbers are printed short", () => {
 
 test("log axes span whole decades and keep a handful of labelled grid lines, however wide", () => {
   assert.deepEqual(decadeRange(-2.5, 0.2), [-3, 1]);
-  assert.deepEqual(decadeRange(1, 1), [1, 2], "a constant still gets one decade");
+  assert.deepEqual(decadeRange(-3, -3), [-4, -2], "a constant on a decade sits inside the frame");
+  assert.deepEqual(decadeRange(0.5, 0.5), [0, 1]);
   assert.deepEqual(decadeRange(null, null), [0, 1]);
   // A diverged run's perplexity (1e54) and a vanished gradient (1e-40) stay on the chart.
   const wide = logSplits(-40, 54);
