@@ -2,7 +2,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { ConfigError, LM_DEFAULTS, type LMConfig, resolveConfig } from "./lmconfig.js";
 import { LMSession, RunError, readRunConfig, truncateMetrics } from "./lmsession.js";
-import { trainLoop } from "./loop.js";
+import { type LoopResult, trainLoop } from "./loop.js";
+import { join } from "node:path";
+import { getBackend } from "../src/index.js";
+import { writeFileAtomic } from "../src/io/node.js";
 import { defaultRunDir } from "./demo.js";
 
 const log = (s: string) => process.stderr.write(s + "\n");
@@ -56,11 +59,15 @@ function readConfigFile(path: string): Record<string, unknown> {
   }
 }
 
-async function report(s: LMSession, seconds: number): Promise<void> {
+/** Final validation, and summary.json (which also tells the dashboard the run finished). */
+async function report(s: LMSession, r: LoopResult): Promise<void> {
   const loss = s.evaluate();
   s.recordEval(loss);
   const bpc = s.tokenizer.kind === "char" ? ` (${(loss / Math.LN2).toFixed(3)} bits/char)` : "";
-  log(`step ${s.step}: validation loss ${loss.toFixed(3)} nats/token${bpc}, perplexity ${Math.exp(loss).toFixed(2)}; ${seconds.toFixed(1)} s`);
+  log(`step ${s.step}: validation loss ${loss.toFixed(3)} nats/token${bpc}, perplexity ${Math.exp(loss).toFixed(2)}; ${r.seconds.toFixed(1)} s`);
+  if (r.interrupted) return;
+  const summary = { steps: s.step, seconds: r.seconds, trainLoss: r.trainLoss, valLoss: loss, perplexity: Math.exp(loss), backend: getBackend() };
+  await writeFileAtomic(join(s.runDir, "summary.json"), new TextEncoder().encode(JSON.stringify(summary, null, 2) + "\n"));
 }
 
 export function registerLMCommands(program: Command): void {
@@ -84,7 +91,7 @@ export function registerLMCommands(program: Command): void {
     const s = await LMSession.open(config, runDir, { fresh: true });
     log(`training a ${config.numLayers}-layer ${config.cell.toUpperCase()} language model (${s.model.numParameters().toLocaleString()} parameters) for ${config.steps} steps → ${runDir}`);
     const r = await trainLoop(s, { steps: config.steps });
-    await report(s, r.seconds);
+    await report(s, r);
     s.dispose();
     if (r.interrupted) log(`stopped at step ${s.step}; continue with: gradlab resume ${runDir}`);
   });
@@ -106,7 +113,7 @@ export function registerLMCommands(program: Command): void {
         return;
       }
       const r = await trainLoop(s, { steps });
-      await report(s, r.seconds);
+      await report(s, r);
       s.dispose();
     });
 

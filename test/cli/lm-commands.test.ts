@@ -28,6 +28,7 @@ test("train N steps = train N/2, then resume in a new process to N: identical we
   const losses = (dir: string) =>
     readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l)).filter((x) => x.type === "train").map((x) => x.loss);
   assert.deepEqual(losses(b), losses(a));
+  assert.equal(JSON.parse(readFileSync(join(a, "summary.json"), "utf8")).steps, 12);
   assert.equal(losses(a).length, 12);
 
   const e = cli(["eval", a]);
