@@ -41,8 +41,8 @@ export function matmul(a: View, b: View, out: TypedArray): void {
   const rows = swap ? N : M;
   const cols = swap ? M : N;
   const c64 = out instanceof Float64Array ? out : new Float64Array(B * M * N);
-  const Ap = new Float64Array(Math.min(MC, roundUp(rows, MR)) * Math.min(KC, K));
-  const Bp = new Float64Array(Math.min(NC, roundUp(cols, NR)) * Math.min(KC, K));
+  const Ap = scratch(0, Math.min(MC, roundUp(rows, MR)) * Math.min(KC, K));
+  const Bp = scratch(1, Math.min(NC, roundUp(cols, NR)) * Math.min(KC, K));
   for (let bi = 0; bi < B; bi++) {
     const ao: Operand = { data: a.data, off: a.offset + bi * a.strides[0], rs: a.strides[1], cs: a.strides[2] };
     const bo: Operand = { data: b.data, off: b.offset + bi * b.strides[0], rs: b.strides[1], cs: b.strides[2] };
@@ -55,6 +55,15 @@ export function matmul(a: View, b: View, out: TypedArray): void {
     }
   }
   if (c64 !== out) for (let i = 0; i < c64.length; i++) out[i] = c64[i];
+}
+
+// Packing buffers, reused across calls: blocking bounds them (≤ MC·KC and NC·KC doubles, 4.1 MiB
+// together), and packing rewrites every entry it uses, padding included, so nothing stale is read.
+const scratchBuffers = [new Float64Array(0), new Float64Array(0)];
+
+function scratch(which: 0 | 1, n: number): Float64Array {
+  if (scratchBuffers[which].length < n) scratchBuffers[which] = new Float64Array(n);
+  return scratchBuffers[which];
 }
 
 function roundUp(n: number, m: number): number {
