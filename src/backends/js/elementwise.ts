@@ -230,8 +230,9 @@ export function clamp(x: View, min: number, max: number, out: TypedArray): void 
   const pos = [x.offset, 0];
   for (let r = 0; r < p.rows; r++) {
     for (let i = 0, px = pos[0], po = pos[1]; i < inner; i++, px += sx, po += so) {
-      // max(min(...)) order: with min > max every element becomes max, as in PyTorch.
-      const v = xd[px] < min ? min : xd[px];
+      // Lower bound first: with min > max every element becomes max, as in PyTorch.
+      let v = xd[px];
+      if (v < min) v = min;
       out[po] = v > max ? max : v;
     }
     nextRow(p, idx, pos);
