@@ -2,7 +2,7 @@
  * Tiny Shakespeare: a 2-layer LSTM character model, the classic char-rnn setup (Karpathy 2015),
  * trained on the first 90% of the corpus and evaluated on the last 10%; target ≤ 1.60 nats/char.
  *
- *   node --import tsx experiments/shakespeare.ts [--steps N] [--out DIR] [--bench]
+ *   node --import tsx experiments/shakespeare.ts [--steps N] [--out DIR] [--threads N] [--bench]
  *
  * The configuration (FULL below): characters → embedding 64 → LSTM 256 → LSTM 256 → linear over
  * the 65 characters; forget-gate bias 1; no dropout (a few epochs do not overfit a model this
@@ -175,6 +175,7 @@ function main(argv: string[]): void {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const out = arg("--out") ?? join("runs", "experiments", "shakespeare");
+  if (arg("--threads")) gl.setNumThreads(Number(arg("--threads")));
   if (argv.includes("--bench")) {
     const r = trainShakespeare({ ...FULL, steps: 20, warmup: 5, evalEvery: 1e9, evalChars: 256, chars: 200000 });
     console.log(`2-layer LSTM ${FULL.hidden}: ${fmt(r.tokensPerSecond)} tokens/s wall-clock, ${fmt(r.cpuTokensPerSecond)} tokens per CPU second (batch ${FULL.batch} × ${FULL.bptt})`);
