@@ -1,3 +1,4 @@
+import { GradlabError } from "../../core/errors.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Worker threads that run GEMM row blocks on the runtime's shared memory. Each worker owns one
@@ -12,6 +13,8 @@ const DONE = 1;
 const READY = 2;
 const ARGS = 4;
 export const GEMM_ARGS = 16;
+/** A job running longer than this means a worker is gone (the largest products take well under 1 s). */
+const STALL_MS = 60000;
 /** Most workers the control block has slots for. */
 export const MAX_WORKERS = 63;
 
@@ -25,9 +28,10 @@ function start(msg) {
   const c = new Int32Array(msg.memory.buffer, msg.control, ${SLOT} * ${MAX_WORKERS + 1});
   const s = msg.slot * ${SLOT};
   const a = s + ${ARGS};
+  // Read the current SEQ before announcing readiness: the first job may follow at once.
+  let seen = Atomics.load(c, s + ${SEQ});
   Atomics.store(c, s + ${READY}, 1);
   Atomics.notify(c, s + ${READY});
-  let seen = Atomics.load(c, s + ${SEQ});
   for (;;) {
     Atomics.wait(c, s + ${SEQ}, seen);
     const seq = Atomics.load(c, s + ${SEQ});
@@ -40,8 +44,11 @@ function start(msg) {
     Atomics.notify(c, s + ${DONE});
   }
 }
-if (typeof require === "function") require("node:worker_threads").parentPort.once("message", start);
-else self.onmessage = (e) => start(e.data);
+if (typeof process === "object" && process.versions && process.versions.node) {
+  import("node:worker_threads").then((wt) => wt.parentPort.once("message", start));
+} else {
+  self.onmessage = (e) => start(e.data);
+}
 `;
 
 interface WorkerLike {
@@ -49,7 +56,8 @@ interface WorkerLike {
   terminate(): unknown;
 }
 
-type Spawn = () => WorkerLike;
+/** Starts a worker; onError runs (on this thread's event loop) if it fails. */
+type Spawn = (onError: (e: unknown) => void) => WorkerLike;
 
 /** How this engine starts a worker from source text; null when it cannot. Set by init(). */
 let spawn: Spawn | null = null;
@@ -63,10 +71,16 @@ export async function initWorkers(): Promise<void> {
     try {
       const name = "node:worker_threads";
       const wt = (await import(/* @vite-ignore */ /* webpackIgnore: true */ name)) as {
-        Worker: new (src: string, opts: { eval: boolean }) => WorkerLike & { unref(): void };
+        Worker: new (src: string, opts: { eval: boolean; execArgv: string[] }) => WorkerLike & {
+          unref(): void;
+          on(event: "error", fn: (e: unknown) => void): void;
+        };
       };
-      spawn = () => {
-        const w = new wt.Worker(WORKER_SOURCE, { eval: true });
+      spawn = (onError) => {
+        // No inherited flags: the worker is plain JavaScript and must not pick up the parent's
+        // loaders or --input-type.
+        const w = new wt.Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
+        w.on("error", onError);
         // Idle workers must not keep the process alive.
         w.unref();
         return w;
@@ -76,7 +90,11 @@ export async function initWorkers(): Promise<void> {
     }
   } else if (typeof Worker === "function" && typeof Blob === "function" && typeof URL?.createObjectURL === "function") {
     const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
-    spawn = () => new Worker(url);
+    spawn = (onError) => {
+      const w = new Worker(url);
+      w.onerror = onError;
+      return w;
+    };
   }
   try {
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
@@ -113,6 +131,8 @@ export class ThreadPool {
   private readonly workers: WorkerLike[] = [];
   private readonly ctrl: Int32Array;
   private seq = 0;
+  /** Why a worker failed to start, if one did. */
+  failed: string | null = null;
 
   constructor(private readonly rt: WasmRuntime) {
     this.ctrl = rt.controlView();
@@ -146,7 +166,10 @@ export class ThreadPool {
       Atomics.store(this.ctrl, base + READY, 0);
       Atomics.store(this.ctrl, base + SEQ, this.seq);
       Atomics.store(this.ctrl, base + DONE, this.seq);
-      const w = spawn();
+      // A worker that fails to start never reports ready, so it never gets work.
+      const w = spawn((e) => {
+        this.failed = e instanceof Error ? e.message : String(e);
+      });
       w.postMessage({ module: this.rt.module, memory: this.rt.sharedMemory, control: this.rt.control, slot });
       this.workers.push(w);
     }
@@ -177,12 +200,15 @@ export class ThreadPool {
     }
     const g = this.rt.wasm.gemm as (...a: number[]) => void;
     g(...jobs[0]);
+    const t0 = Date.now();
     for (let w = 0; w + 1 < jobs.length; w++) {
       const at = w * SLOT + DONE;
-      if (canBlock) {
-        while (Atomics.load(c, at) !== seq) Atomics.wait(c, at, Atomics.load(c, at));
-      } else {
-        while (Atomics.load(c, at) !== seq);
+      while (Atomics.load(c, at) !== seq) {
+        if (canBlock) Atomics.wait(c, at, Atomics.load(c, at), 1000);
+        // A worker that died would leave this thread waiting forever: fail loudly instead.
+        if (Date.now() - t0 > STALL_MS) {
+          throw new GradlabError(`fast backend: worker thread ${w} did not finish a GEMM block within ${STALL_MS / 1000} s`);
+        }
       }
     }
   }

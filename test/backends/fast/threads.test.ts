@@ -1,5 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import * as gl from "../../../src/index.js";
 import type { View } from "../../../src/backend/kernels.js";
 import { kernel } from "../../../src/backend/registry.js";
@@ -89,4 +90,30 @@ test("the thread count does not change a single bit of the result", async (t) =>
   assert.equal(par.threads, 2);
   matmulF32(rt, a, b, two, par);
   assert.deepEqual(two, one);
+});
+
+test("work arriving while the workers start up neither deadlocks nor goes wrong", (t) => {
+  if (gl.backendInfo().fast.cores < 2 || !gl.backendInfo().fast.sharedMemory) {
+    t.diagnostic("one core or no shared memory here: nothing to split");
+    return;
+  }
+  // A fresh process that never yields while its worker starts: the first job can reach the
+  // worker the moment it reports ready. Run apart, so a deadlock fails here instead of hanging.
+  const code = `
+    import * as gl from "./src/index.ts";
+    gl.setNumThreads(2);
+    const a = gl.randn([64, 512]), b = gl.randn([512, 600]);
+    const ref = a.matmul(b).toArray();
+    const t0 = Date.now();
+    let n = 0;
+    while (Date.now() - t0 < 1500) {
+      const y = a.matmul(b).toArray();
+      for (let i = 0; i < y.length; i++) if (y[i] !== ref[i]) throw new Error("result changed at " + i);
+      n++;
+    }
+    console.log(JSON.stringify({ n }));`;
+  const r = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], { encoding: "utf8", timeout: 30000 });
+  assert.equal(r.signal, null, "the process hung (killed by the timeout)");
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(JSON.parse(r.stdout.trim().split("\n").pop()!).n > 1);
 });
