@@ -1,0 +1,238 @@
+// Side-by-side benchmark of a recurrent language model (issue 5):
+//   npm run bench -- [--quick] [--configs S,M] [--cells rnn,lstm,gru] [--reps N] [--no-torch]
+//                    [--no-gemm] [--no-ref] [--json out.json]
+// One step is Embedding → RNN/LSTM/GRU → Linear on every step → cross-entropy → backward → Adam
+// ("train"), or the forward pass without recording ("infer"); figures are tokens (batch × steps)
+// per second of wall time, the median over the repetitions. gradlab runs on the fast backend with
+// 1 and 2 threads and on the reference backend (config S only: it is slow). When python3 can
+// import torch, bench/torch_lm.py runs the same step in PyTorch (1 and 2 threads,
+// OMP_WAIT_POLICY=PASSIVE) and the repetitions alternate between the two libraries, so a change of
+// load on the machine hits both. Results go to bench/results/<date>.json and a Markdown table.
+import { spawn, spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import * as gl from "../src/index.js";
+import { threadsStarted } from "../src/backends/fast/index.js";
+
+const args = process.argv.slice(2);
+const has = (name: string): boolean => args.includes(name);
+const value = (name: string, dflt: string): string => {
+  const i = args.indexOf(name);
+  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
+};
+const quick = has("--quick");
+const configNames = value("--configs", quick ? "S" : "S,M").split(",");
+const cells = value("--cells", "rnn,lstm,gru").split(",") as Cell[];
+const reps = Number(value("--reps", quick ? "3" : "5"));
+
+type Cell = "rnn" | "lstm" | "gru";
+interface Config { name: string; B: number; T: number; V: number; E: number; H: number }
+const CONFIGS: Record<string, Config> = {
+  S: { name: "S", B: 32, T: 64, V: 64, E: 64, H: 128 },
+  M: { name: "M", B: 64, T: 128, V: 256, E: 256, H: 512 },
+};
+for (const c of configNames) if (!CONFIGS[c]) throw new Error(`unknown config ${c} (S or M)`);
+for (const c of cells) if (!["rnn", "lstm", "gru"].includes(c)) throw new Error(`unknown cell ${c} (rnn, lstm or gru)`);
+
+/** The PyTorch side, one process answering one JSON line per request. */
+class Torch {
+  private readonly proc;
+  private readonly waiting: ((line: string) => void)[] = [];
+
+  constructor() {
+    this.proc = spawn("python3", [join(import.meta.dirname, "torch_lm.py")], {
+      env: { ...process.env, OMP_WAIT_POLICY: "PASSIVE" },
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    createInterface({ input: this.proc.stdout }).on("line", (line) => this.waiting.shift()?.(line));
+  }
+
+  request(msg: object): Promise<Record<string, unknown>> {
+    return new Promise((resolve) => {
+      this.waiting.push((line) => resolve(JSON.parse(line)));
+      this.proc.stdin.write(JSON.stringify(msg) + "\n");
+    });
+  }
+
+  close(): void {
+    this.proc.stdin.end();
+  }
+}
+
+function torchAvailable(): boolean {
+  if (has("--no-torch")) return false;
+  return spawnSync("python3", ["-c", "import torch"], { stdio: "ignore" }).status === 0;
+}
+
+/** A small LCG so the ids do not depend on the library's generator. */
+function ids(n: number, V: number, seed: number): gl.Tensor {
+  const out = new Int32Array(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s % V;
+  }
+  return gl.tensor(out, { dtype: "int32", shape: [n] });
+}
+
+interface Model { step(): void; infer(): void }
+
+function gradlabModel(cfg: Config, cell: Cell): Model {
+  const { B, T, V, E, H } = cfg;
+  gl.manualSeed(0);
+  const emb = new gl.nn.Embedding(V, E);
+  const opts = { inputSize: E, hiddenSize: H };
+  const rnn = cell === "lstm" ? new gl.nn.LSTM(opts) : cell === "gru" ? new gl.nn.GRU(opts) : new gl.nn.RNN(opts);
+  const head = new gl.nn.Linear(H, V);
+  const params = [...emb.parameters(), ...rnn.parameters(), ...head.parameters()];
+  const opt = new gl.optim.Adam(params, { lr: 1e-3 });
+  const x = ids(T * B, V, 1).reshape([T, B]);
+  const y = ids(T * B, V, 2);
+  const forward = (): gl.Tensor => {
+    const out = (rnn.forward(emb.forward(x)) as [gl.Tensor, unknown])[0];
+    return head.forward(out.reshape([T * B, H]));
+  };
+  return {
+    step() {
+      const loss = gl.crossEntropy(forward(), y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+    },
+    infer() {
+      gl.noGrad(forward);
+    },
+  };
+}
+
+type Mode = "train" | "infer";
+/** One timed repetition of one side: seconds. */
+type Runner = (mode: Mode) => Promise<number>;
+
+function gradlabRunner(model: Model, backend: "fast" | "js", threads: number): Runner {
+  return async (mode) => {
+    gl.setBackend(backend);
+    gl.setNumThreads(threads);
+    if (backend === "fast" && threads > 1) await threadsStarted();
+    const t0 = performance.now();
+    if (mode === "train") model.step();
+    else model.infer();
+    const s = (performance.now() - t0) / 1000;
+    gl.setNumThreads(1);
+    return s;
+  };
+}
+
+function torchRunner(torch: Torch, threads: number): Runner {
+  return async (mode) => (await torch.request({ cmd: "time", mode, threads })).seconds as number;
+}
+
+const median = (v: number[]): number => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+interface Row {
+  config: string;
+  cell: Cell;
+  mode: Mode;
+  /** Tokens per second (median), by side. */
+  tokensPerSecond: Record<string, number>;
+  /** Every repetition's seconds, by side. */
+  seconds: Record<string, number[]>;
+}
+
+const SIDES = { fast1: "gradlab fast 1 thr", fast2: "gradlab fast 2 thr", js: "gradlab reference", torch1: "PyTorch 1 thr", torch2: "PyTorch 2 thr" } as const;
+type Side = keyof typeof SIDES;
+
+async function measure(cfg: Config, cell: Cell, torch: Torch | null): Promise<Row[]> {
+  const model = gradlabModel(cfg, cell);
+  const runners: [Side, Runner][] = [["fast1", gradlabRunner(model, "fast", 1)]];
+  if (torch) {
+    await torch.request({ cmd: "setup", cell, ...cfg });
+    runners.push(["torch1", torchRunner(torch, 1)]);
+  }
+  runners.push(["fast2", gradlabRunner(model, "fast", 2)]);
+  if (torch) runners.push(["torch2", torchRunner(torch, 2)]);
+  // The reference backend takes seconds per step on S and minutes on M.
+  if (cfg.name === "S" && !has("--no-ref")) runners.push(["js", gradlabRunner(model, "js", 1)]);
+  const rows: Row[] = [];
+  for (const mode of ["train", "infer"] as const) {
+    const seconds: Record<string, number[]> = {};
+    for (const [side, run] of runners) {
+      await run(mode); // warm-up: JIT, arenas, worker start, PyTorch's allocator
+      seconds[side] = [];
+    }
+    for (let r = 0; r < reps; r++) {
+      for (const [side, run] of runners) seconds[side].push(await run(mode));
+    }
+    const tokens = cfg.B * cfg.T;
+    const tokensPerSecond: Record<string, number> = {};
+    for (const side of Object.keys(seconds)) tokensPerSecond[side] = tokens / median(seconds[side]);
+    rows.push({ config: cfg.name, cell, mode, tokensPerSecond, seconds });
+    const line = Object.entries(tokensPerSecond).map(([s, v]) => `${s} ${Math.round(v)}`).join("  ");
+    console.error(`  ${cfg.name}-${cell.toUpperCase()} ${mode}: ${line} tokens/s`);
+  }
+  gl.setBackend("fast");
+  return rows;
+}
+
+function gemmSweep(): unknown {
+  const out = join(tmpdir(), `gradlab-gemm-${process.pid}.json`);
+  const res = spawnSync(process.execPath, ["--import", "tsx", join(import.meta.dirname, "gemm.ts"), "--quick", "--json", out], {
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  if (res.status !== 0) return { error: `bench/gemm.ts exited with ${res.status}` };
+  const data = JSON.parse(readFileSync(out, "utf8"));
+  rmSync(out);
+  return data;
+}
+
+const fmt = (x: number | undefined): string => (x === undefined ? "—" : Math.round(x).toLocaleString("en-US"));
+const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? "—" : `${(a / b).toFixed(2)}×`);
+
+function table(rows: Row[]): string {
+  const head = ["", "fast 1 thr", "fast 2 thr", "reference", "PyTorch 1 thr", "PyTorch 2 thr", "fast 1 / PT 1", "best fast / PT 2"];
+  const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`];
+  for (const r of rows) {
+    const t = r.tokensPerSecond;
+    const best = Math.max(t.fast1 ?? 0, t.fast2 ?? 0);
+    lines.push(
+      `| ${r.config}-${r.cell.toUpperCase()} ${r.mode} | ${fmt(t.fast1)} | ${fmt(t.fast2)} | ${fmt(t.js)} | ${fmt(t.torch1)} | ${fmt(t.torch2)} | ${ratio(t.fast1, t.torch1)} | ${ratio(best, t.torch2)} |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+  const torch = torchAvailable() ? new Torch() : null;
+  const torchInfo = torch ? await torch.request({ cmd: "info" }) : null;
+  const info = gl.backendInfo();
+  console.error(`gradlab: ${JSON.stringify(info.fast)}`);
+  console.error(torch ? `PyTorch ${torchInfo?.torch}` : "PyTorch: not found (python3 -c 'import torch' failed), gradlab only");
+  console.error(`median of ${reps} repetitions after one warm-up each; tokens/s of wall time`);
+  const rows: Row[] = [];
+  for (const name of configNames) {
+    for (const cell of cells) rows.push(...(await measure(CONFIGS[name], cell, torch)));
+  }
+  torch?.close();
+  const gemm = has("--no-gemm") ? null : gemmSweep();
+  const md = table(rows);
+  console.log(`\ntokens/s (${Object.values(SIDES).join(", ")}); command: npm run bench -- ${args.join(" ")}\n\n${md}`);
+  const date = new Date().toISOString();
+  const jsonPath = value("--json", join(import.meta.dirname, "results", `${date.slice(0, 10)}.json`));
+  mkdirSync(join(jsonPath, ".."), { recursive: true });
+  const record = {
+    date, command: `npm run bench -- ${args.join(" ")}`.trim(), reps,
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
+    gradlab: info, torch: torchInfo, sides: SIDES, configs: configNames.map((c) => CONFIGS[c]), rows, gemm, table: md,
+  };
+  writeFileSync(jsonPath, JSON.stringify(record, null, 2) + "\n");
+  console.log(`\nwritten: ${jsonPath}`);
+  // Worker threads of the fast backend keep the event loop alive.
+  process.exit(0);
+}
+
+await main();
