@@ -39,7 +39,7 @@ export class RecurrentNet extends gl.nn.Module {
           ? new gl.nn.GRU(common)
           : new gl.nn.RNN({ ...common, nonlinearity: o.cell === "relu-rnn" ? "relu" : "tanh" });
     const width = (o.bidirectional ? 2 : 1) * o.hiddenSize;
-    this.head = new gl.nn.Linear(o.perStep ? width : o.hiddenSize * (o.bidirectional ? 2 : 1), o.outputs, { generator: g });
+    this.head = new gl.nn.Linear(width, o.outputs, { generator: g });
     this.perStep = o.perStep;
   }
 
