@@ -10,7 +10,7 @@
 // load on the machine hits both. Results go to bench/results/<date>.json and a Markdown table.
 import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import * as gl from "../src/index.js";
@@ -41,8 +41,8 @@ class Torch {
   private readonly proc;
   private readonly waiting: ((line: string) => void)[] = [];
 
-  constructor() {
-    this.proc = spawn("python3", [join(import.meta.dirname, "torch_lm.py")], {
+  constructor(python: string) {
+    this.proc = spawn(python, [join(import.meta.dirname, "torch_lm.py")], {
       env: { ...process.env, OMP_WAIT_POLICY: "PASSIVE" },
       stdio: ["pipe", "pipe", "inherit"],
     });
@@ -61,9 +61,14 @@ class Torch {
   }
 }
 
-function torchAvailable(): boolean {
-  if (has("--no-torch")) return false;
-  return spawnSync("python3", ["-c", "import torch"], { stdio: "ignore" }).status === 0;
+/** The first Python that imports torch: --python, then python3 on the PATH, then Debian's own (a pyenv or venv python3 may shadow it). */
+function torchPython(): string | null {
+  if (has("--no-torch")) return null;
+  const candidates = [value("--python", ""), "python3", "/usr/bin/python3"].filter((p) => p !== "");
+  for (const py of candidates) {
+    if (spawnSync(py, ["-c", "import torch"], { stdio: "ignore" }).status === 0) return py;
+  }
+  return null;
 }
 
 /** A small LCG so the ids do not depend on the library's generator. */
@@ -108,25 +113,28 @@ function gradlabModel(cfg: Config, cell: Cell): Model {
 }
 
 type Mode = "train" | "infer";
-/** One timed repetition of one side: seconds. */
-type Runner = (mode: Mode) => Promise<number>;
+/** One timed repetition of one side: wall seconds and the process's CPU seconds (all its threads). */
+interface Timing { seconds: number; cpuSeconds: number }
+type Runner = (mode: Mode) => Promise<Timing>;
 
 function gradlabRunner(model: Model, backend: "fast" | "js", threads: number): Runner {
   return async (mode) => {
     gl.setBackend(backend);
     gl.setNumThreads(threads);
     if (backend === "fast" && threads > 1) await threadsStarted();
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     if (mode === "train") model.step();
     else model.infer();
-    const s = (performance.now() - t0) / 1000;
+    const seconds = (performance.now() - t0) / 1000;
+    const c = process.cpuUsage(c0);
     gl.setNumThreads(1);
-    return s;
+    return { seconds, cpuSeconds: (c.user + c.system) / 1e6 };
   };
 }
 
 function torchRunner(torch: Torch, threads: number): Runner {
-  return async (mode) => (await torch.request({ cmd: "time", mode, threads })).seconds as number;
+  return async (mode) => (await torch.request({ cmd: "time", mode, threads })) as unknown as Timing;
 }
 
 const median = (v: number[]): number => {
@@ -140,8 +148,14 @@ interface Row {
   mode: Mode;
   /** Tokens per second (median), by side. */
   tokensPerSecond: Record<string, number>;
-  /** Every repetition's seconds, by side. */
+  /**
+   * Tokens per second of the process's CPU time (median): on a machine shared with other work this
+   * moves less than wall time; for one thread it is the kernel speed, for two it shows the overhead.
+   */
+  tokensPerCpuSecond: Record<string, number>;
+  /** Every repetition's wall and CPU seconds, by side. */
   seconds: Record<string, number[]>;
+  cpuSeconds: Record<string, number[]>;
 }
 
 const SIDES = { fast1: "gradlab fast 1 thr", fast2: "gradlab fast 2 thr", js: "gradlab reference", torch1: "PyTorch 1 thr", torch2: "PyTorch 2 thr" } as const;
@@ -161,17 +175,27 @@ async function measure(cfg: Config, cell: Cell, torch: Torch | null): Promise<Ro
   const rows: Row[] = [];
   for (const mode of ["train", "infer"] as const) {
     const seconds: Record<string, number[]> = {};
+    const cpuSeconds: Record<string, number[]> = {};
     for (const [side, run] of runners) {
       await run(mode); // warm-up: JIT, arenas, worker start, PyTorch's allocator
       seconds[side] = [];
+      cpuSeconds[side] = [];
     }
     for (let r = 0; r < reps; r++) {
-      for (const [side, run] of runners) seconds[side].push(await run(mode));
+      for (const [side, run] of runners) {
+        const t = await run(mode);
+        seconds[side].push(t.seconds);
+        cpuSeconds[side].push(t.cpuSeconds);
+      }
     }
     const tokens = cfg.B * cfg.T;
     const tokensPerSecond: Record<string, number> = {};
-    for (const side of Object.keys(seconds)) tokensPerSecond[side] = tokens / median(seconds[side]);
-    rows.push({ config: cfg.name, cell, mode, tokensPerSecond, seconds });
+    const tokensPerCpuSecond: Record<string, number> = {};
+    for (const side of Object.keys(seconds)) {
+      tokensPerSecond[side] = tokens / median(seconds[side]);
+      tokensPerCpuSecond[side] = tokens / median(cpuSeconds[side]);
+    }
+    rows.push({ config: cfg.name, cell, mode, tokensPerSecond, tokensPerCpuSecond, seconds, cpuSeconds });
     const line = Object.entries(tokensPerSecond).map(([s, v]) => `${s} ${Math.round(v)}`).join("  ");
     console.error(`  ${cfg.name}-${cell.toUpperCase()} ${mode}: ${line} tokens/s`);
   }
@@ -193,11 +217,11 @@ function gemmSweep(): unknown {
 const fmt = (x: number | undefined): string => (x === undefined ? "—" : Math.round(x).toLocaleString("en-US"));
 const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? "—" : `${(a / b).toFixed(2)}×`);
 
-function table(rows: Row[]): string {
+function table(rows: Row[], key: "tokensPerSecond" | "tokensPerCpuSecond"): string {
   const head = ["", "fast 1 thr", "fast 2 thr", "reference", "PyTorch 1 thr", "PyTorch 2 thr", "fast 1 / PT 1", "best fast / PT 2"];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`];
   for (const r of rows) {
-    const t = r.tokensPerSecond;
+    const t = r[key];
     const best = Math.max(t.fast1 ?? 0, t.fast2 ?? 0);
     lines.push(
       `| ${r.config}-${r.cell.toUpperCase()} ${r.mode} | ${fmt(t.fast1)} | ${fmt(t.fast2)} | ${fmt(t.js)} | ${fmt(t.torch1)} | ${fmt(t.torch2)} | ${ratio(t.fast1, t.torch1)} | ${ratio(best, t.torch2)} |`,
@@ -207,7 +231,8 @@ function table(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
-  const torch = torchAvailable() ? new Torch() : null;
+  const python = torchPython();
+  const torch = python ? new Torch(python) : null;
   const torchInfo = torch ? await torch.request({ cmd: "info" }) : null;
   const info = gl.backendInfo();
   console.error(`gradlab: ${JSON.stringify(info.fast)}`);
@@ -219,15 +244,17 @@ async function main(): Promise<void> {
   }
   torch?.close();
   const gemm = has("--no-gemm") ? null : gemmSweep();
-  const md = table(rows);
-  console.log(`\ntokens/s (${Object.values(SIDES).join(", ")}); command: npm run bench -- ${args.join(" ")}\n\n${md}`);
+  const md = table(rows, "tokensPerSecond");
+  const mdCpu = table(rows, "tokensPerCpuSecond");
+  console.log(`\ncommand: npm run bench -- ${args.join(" ")}\n\ntokens per second of wall time\n\n${md}`);
+  console.log(`\ntokens per second of the process's CPU time (all its threads)\n\n${mdCpu}`);
   const date = new Date().toISOString();
   const jsonPath = value("--json", join(import.meta.dirname, "results", `${date.slice(0, 10)}.json`));
   mkdirSync(join(jsonPath, ".."), { recursive: true });
   const record = {
     date, command: `npm run bench -- ${args.join(" ")}`.trim(), reps,
-    machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version },
-    gradlab: info, torch: torchInfo, sides: SIDES, configs: configNames.map((c) => CONFIGS[c]), rows, gemm, table: md,
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadAverage: loadavg() },
+    gradlab: info, torch: torchInfo, sides: SIDES, configs: configNames.map((c) => CONFIGS[c]), rows, gemm, table: md, tableCpu: mdCpu,
   };
   writeFileSync(jsonPath, JSON.stringify(record, null, 2) + "\n");
   console.log(`\nwritten: ${jsonPath}`);

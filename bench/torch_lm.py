@@ -4,7 +4,7 @@
 # change in machine load hits both. Protocol: one JSON object per line on stdin, one JSON reply per
 # line on stdout.
 #   {"cmd": "setup", "cell": "lstm", "B": 32, "T": 64, "V": 64, "E": 64, "H": 128}
-#   {"cmd": "time", "mode": "train" | "infer", "threads": 1}  -> {"seconds": s}
+#   {"cmd": "time", "mode": "train" | "infer", "threads": 1}  -> {"seconds": wall, "cpuSeconds": cpu}
 #   {"cmd": "info"} -> versions and BLAS configuration
 import json
 import sys
@@ -53,9 +53,9 @@ def infer_step():
 def timed(msg):
     torch.set_num_threads(msg["threads"])
     fn = train_step if msg["mode"] == "train" else infer_step
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     fn()
-    return {"seconds": time.perf_counter() - t0}
+    return {"seconds": time.perf_counter() - t0, "cpuSeconds": time.process_time() - c0}
 
 
 def info():
