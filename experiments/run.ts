@@ -1,10 +1,11 @@
 /**
  * Runs one experiment (or all) and writes its report:
- *   node --import tsx experiments/run.ts NAME [--full] [--seed N] [--out DIR]
+ *   node --import tsx experiments/run.ts NAME [--full] [--seed N] [--out DIR] [--threads N]
  * NAME: vanishing, long-range, exploding, depth, lstm-vs-gru, bidirectional, stacking, seq2seq, all.
  * Without --full the reduced setting runs (seconds); the output goes to runs/experiments/NAME.
  */
 import { join } from "node:path";
+import * as gl from "../src/index.js";
 import { EXPERIMENTS } from "./index.js";
 import { writeReport } from "./report.js";
 
@@ -21,10 +22,12 @@ function main(argv: string[]): number {
   if (full) args.splice(args.indexOf("--full"), 1);
   const seed = Number(flag("--seed") ?? 0);
   const out = flag("--out");
+  const threads = flag("--threads");
+  if (threads !== undefined) gl.setNumThreads(Number(threads));
   const name = args[0];
   const names = name === "all" ? Object.keys(EXPERIMENTS) : [name];
   if (!name || names.some((n) => !EXPERIMENTS[n]) || !Number.isInteger(seed)) {
-    console.error(`usage: node --import tsx experiments/run.ts <${[...Object.keys(EXPERIMENTS), "all"].join("|")}> [--full] [--seed N] [--out DIR]`);
+    console.error(`usage: node --import tsx experiments/run.ts <${[...Object.keys(EXPERIMENTS), "all"].join("|")}> [--full] [--seed N] [--out DIR] [--threads N]`);
     return 2;
   }
   for (const n of names) {
