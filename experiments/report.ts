@@ -51,6 +51,8 @@ export function fmt(v: number | null | undefined, digits = 4): string {
   if (!Number.isFinite(v)) return v > 0 ? "∞" : "−∞";
   if (v === 0) return "0";
   const a = Math.abs(v);
+  // Counts (parameters, steps) stay exact.
+  if (Number.isInteger(v) && a < 1e9) return String(v);
   if (a >= 1e5 || a < 1e-3) return v.toExponential(digits - 2);
   return String(Number(v.toPrecision(digits)));
 }

@@ -12,13 +12,13 @@ test("lstm-vs-gru: parameter counts follow the gate count; the equal-parameter G
 
 test("lstm-vs-gru (reduced): measured models have those counts, run at a measured speed, and beat the unigram baseline", () => {
   const { metrics } = runReduced(lstmVsGru);
-  type M = { recurrentParams: number; hidden: number; valLoss: number; tokensPerSecond: number; layerMs: number; parensAccuracy: number };
+  type M = { recurrentParams: number; hidden: number; valLoss: number; tokensPerSecond: number; cpuTokensPerSecond: number; layerMs: number; parensAccuracy: number };
   const m = (k: string) => metrics[k] as M;
   assert.equal(m("lstm").recurrentParams, recurrentParams("lstm", 16, m("lstm").hidden));
   assert.equal(m("gru-same-size").recurrentParams * 4, m("lstm").recurrentParams * 3);
   assert.ok(Math.abs(m("gru-same-params").recurrentParams / m("lstm").recurrentParams - 1) < 0.02);
   for (const k of ["lstm", "gru-same-size", "gru-same-params"]) {
-    assert.ok(m(k).tokensPerSecond > 0 && m(k).layerMs > 0);
+    assert.ok(m(k).tokensPerSecond > 0 && m(k).cpuTokensPerSecond > 0 && m(k).layerMs > 0);
     assert.ok(m(k).valLoss < (metrics.unigramEntropy as number), `${k}: validation ${m(k).valLoss} vs unigram ${metrics.unigramEntropy}`);
     assert.ok(m(k).parensAccuracy > 0.75, `${k}: parentheses accuracy ${m(k).parensAccuracy}`);
   }

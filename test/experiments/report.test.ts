@@ -37,6 +37,7 @@ test("reports: markdown and HTML carry the summary, tables (escaped) and figures
   assert.match(html, /<code>code<\/code> and <strong>bold<\/strong>/);
   assert.match(html, /<td>&lt;a&gt;<\/td>/);
   assert.equal(fmt(Infinity), "∞");
-  assert.equal(fmt(123456789), "1.23e+8");
+  assert.equal(fmt(123456789), "123456789");
+  assert.equal(fmt(1234567.5), "1.23e+6");
   assert.equal(fmt(0.123456), "0.1235");
 });
