@@ -1,6 +1,7 @@
 // Side-by-side benchmark of a recurrent language model (issue 5):
 //   npm run bench -- [--quick] [--configs S,M] [--cells rnn,lstm,gru] [--reps N] [--no-torch]
-//                    [--no-gemm] [--no-ref] [--json out.json]
+//                    [--no-gemm] [--no-ref] [--json out.json] [--python path]
+//   npm run bench -- --table bench/results/<date>.json    (print a saved result's tables again)
 // One step is Embedding → RNN/LSTM/GRU → Linear on every step → cross-entropy → backward → Adam
 // ("train"), or the forward pass without recording ("infer"); figures are tokens (batch × steps)
 // per second of wall time, the median over the repetitions. gradlab runs on the fast backend with
@@ -217,20 +218,33 @@ function gemmSweep(): unknown {
 const fmt = (x: number | undefined): string => (x === undefined ? "—" : Math.round(x).toLocaleString("en-US"));
 const ratio = (a: number | undefined, b: number | undefined): string => (a === undefined || b === undefined ? "—" : `${(a / b).toFixed(2)}×`);
 
+/** Ratios per thread count, and the best gradlab figure against the best PyTorch one. */
 function table(rows: Row[], key: "tokensPerSecond" | "tokensPerCpuSecond"): string {
-  const head = ["", "fast 1 thr", "fast 2 thr", "reference", "PyTorch 1 thr", "PyTorch 2 thr", "fast 1 / PT 1", "best fast / PT 2"];
+  const head = ["", "fast 1 thr", "fast 2 thr", "reference", "PyTorch 1 thr", "PyTorch 2 thr", "fast 1 / PT 1", "fast 2 / PT 2", "best / best"];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`];
   for (const r of rows) {
     const t = r[key];
-    const best = Math.max(t.fast1 ?? 0, t.fast2 ?? 0);
+    const best = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined && b === undefined ? undefined : Math.max(a ?? 0, b ?? 0));
     lines.push(
-      `| ${r.config}-${r.cell.toUpperCase()} ${r.mode} | ${fmt(t.fast1)} | ${fmt(t.fast2)} | ${fmt(t.js)} | ${fmt(t.torch1)} | ${fmt(t.torch2)} | ${ratio(t.fast1, t.torch1)} | ${ratio(best, t.torch2)} |`,
+      `| ${r.config}-${r.cell.toUpperCase()} ${r.mode} | ${fmt(t.fast1)} | ${fmt(t.fast2)} | ${fmt(t.js)} | ${fmt(t.torch1)} | ${fmt(t.torch2)} | ` +
+        `${ratio(t.fast1, t.torch1)} | ${ratio(t.fast2, t.torch2)} | ${ratio(best(t.fast1, t.fast2), best(t.torch1, t.torch2))} |`,
     );
   }
   return lines.join("\n");
 }
 
+/** Prints the tables of a saved result file again (`--table bench/results/<date>.json`). */
+function reprint(path: string): void {
+  const record = JSON.parse(readFileSync(path, "utf8")) as { command: string; rows: Row[] };
+  console.log(`command: ${record.command}\n\ntokens per second of wall time\n\n${table(record.rows, "tokensPerSecond")}`);
+  console.log(`\ntokens per second of the process's CPU time (all its threads)\n\n${table(record.rows, "tokensPerCpuSecond")}`);
+}
+
 async function main(): Promise<void> {
+  if (has("--table")) {
+    reprint(value("--table", ""));
+    return;
+  }
   const python = torchPython();
   const torch = python ? new Torch(python) : null;
   const torchInfo = torch ? await torch.request({ cmd: "info" }) : null;
