@@ -2,6 +2,7 @@ import { Command } from "commander";
 import { int, num, registerLMCommands } from "./commands.js";
 import { registerDashboardCommand } from "./dashboard.js";
 import { DEMO_DEFAULTS, runDemo } from "./demo.js";
+import { registerExtraCommands } from "./extra.js";
 
 const program = new Command()
   .name("gradlab")
@@ -26,6 +27,7 @@ program
 
 registerLMCommands(program);
 registerDashboardCommand(program);
+registerExtraCommands(program);
 
 try {
   await program.parseAsync(process.argv);
