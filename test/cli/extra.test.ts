@@ -31,7 +31,9 @@ test("gradlab experiment runs the reduced setting and writes its report; unknown
   assert.equal(r.status, 0, r.stderr);
   for (const f of ["metrics.json", "report.md", "report.html"]) assert.ok(existsSync(join(out, f)), f);
   assert.equal(JSON.parse(readFileSync(join(out, "metrics.json"), "utf8")).setting, "reduced");
-  assert.match(readFileSync(join(out, "report.html"), "utf8"), /<svg/);
+  const figures = [...readFileSync(join(out, "report.html"), "utf8").matchAll(/<img src="([^"]+\.svg)"/g)].map((m) => m[1]);
+  assert.ok(figures.length >= 3, "the report shows its figures");
+  for (const f of figures) assert.match(readFileSync(join(out, f), "utf8"), /^<svg/);
   const bad = cli(["experiment", "nope"]);
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /unknown experiment "nope" \(choose from vanishing, /);
