@@ -7,7 +7,7 @@
  * saves the model in Hugging Face's layout (config.json, model.safetensors, spiece.model).
  *
  *   node --import tsx experiments/t5-tiny.ts [--out runs/t5-tiny] [--pretrain-steps 600]
- *        [--finetune-steps 1500] [--batch 32] [--seed 0] [--no-pretrain]
+ *        [--finetune-steps 1500] [--batch 32] [--seed 0] [--threads 1] [--no-pretrain]
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as gl from "../src/index.js";
@@ -24,6 +24,8 @@ const finetuneSteps = flag("finetune-steps", 1500);
 const batchSize = flag("batch", 32);
 const seed = flag("seed", 0);
 const WINDOW = 64;
+// One compute thread by default: on a shared 2-core machine a second thread mostly waits.
+gl.setNumThreads(flag("threads", 1));
 
 gl.manualSeed(seed);
 const gen = new gl.Generator(seed);
