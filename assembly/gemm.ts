@@ -21,11 +21,36 @@ export const NC: i32 = 2048;
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
-/** Packs rows×cols of a strided matrix into MR-row panels: panel p holds, for each column k, MR values. */
+/**
+ * Packs rows×cols of a strided matrix into MR-row panels: panel p holds, for each column k, MR values.
+ * Row-major A (every per-step product, the input projection) goes four columns at a time through
+ * a register transpose: scalar packing cost as much as the multiply when N is small (S's 32×128
+ * steps, N = 64..128), since packing is O(M·K) against the product's O(M·K·N).
+ */
 function packA(src: usize, rs: i32, cs: i32, rows: i32, cols: i32, dst: usize): void {
   for (let i0 = 0; i0 < rows; i0 += MR) {
     const r = min(MR, rows - i0);
-    for (let k = 0; k < cols; k++) {
+    let k = 0;
+    if (cs == 1 && r == MR) {
+      const rb = <usize>rs << 2;
+      for (; k + 4 <= cols; k += 4) {
+        const p = src + (<usize>(i0 * rs + k) << 2);
+        if (MR == 3) {
+          // Rows a, b, c → [a0 b0 c0 a1] [b1 c1 a2 b2] [c2 a3 b3 c3].
+          const a = v128.load(p), b = v128.load(p + rb), c = v128.load(p + 2 * rb);
+          v128.store(dst, v128.shuffle<f32>(v128.shuffle<f32>(a, b, 0, 4, 1, 5), c, 0, 1, 4, 2));
+          v128.store(dst, v128.shuffle<f32>(v128.shuffle<f32>(b, c, 1, 5, 2, 6), a, 0, 1, 6, 2), 16);
+          v128.store(dst, v128.shuffle<f32>(c, v128.shuffle<f32>(a, b, 3, 7, 3, 7), 2, 4, 5, 3), 32);
+        } else {
+          // MR = 2: rows a, b → [a0 b0 a1 b1] [a2 b2 a3 b3].
+          const a = v128.load(p), b = v128.load(p + rb);
+          v128.store(dst, v128.shuffle<f32>(a, b, 0, 4, 1, 5));
+          v128.store(dst, v128.shuffle<f32>(a, b, 2, 6, 3, 7), 16);
+        }
+        dst += <usize>(4 * MR) << 2;
+      }
+    }
+    for (; k < cols; k++) {
       const s = src + (<usize>(i0 * rs + k * cs) << 2);
       let i = 0;
       for (; i < r; i++) store<f32>(dst + (<usize>i << 2), load<f32>(s + (<usize>(i * rs) << 2)));

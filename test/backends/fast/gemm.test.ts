@@ -199,3 +199,20 @@ test("repeated products reuse the scratch arena instead of growing memory", () =
   for (let i = 0; i < 20; i++) fastMatmul(a, b);
   assert.equal(backendInfo().fast.memoryBytes, before);
 });
+
+test("fast GEMM packs row-major A four columns at a time: row strides wider than K, ragged rows and columns", async () => {
+  await forEachVariant((v) => {
+    let seed = 500;
+    for (const M of [2, 3, 4, 6, 9, 31, 64]) {
+      for (const K of [3, 4, 8, 13, 130, 300]) {
+        for (const N of [5, 12, 16, 29]) {
+          // Rows of A lie `ld` apart (a slice of a wider matrix), so row r + 1 does not follow row r.
+          const ld = K + 3;
+          const a: View = { data: randData(M * ld, seed++, 2), shape: [1, M, K], strides: [0, ld, 1], offset: 2 };
+          const b = contiguous(randData(K * N, seed++), [1, K, N]);
+          check(a, b, `${v} ${M}x${K}x${N} lda ${ld}`);
+        }
+      }
+    }
+  });
+});
