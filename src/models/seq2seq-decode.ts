@@ -126,6 +126,7 @@ export function beamSearch(model: Seq2Seq, src: Tensor, srcLengths: ArrayLike<nu
           from.push(c.i);
         }
         beams = next;
+        if (beams.length === 0) break;
         state = selectState(r.state, new Tensor(Int32Array.from(from), [from.length]));
         if (finished.length >= k) {
           const best = Math.max(...finished.map((h) => h.score));
