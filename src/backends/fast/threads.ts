@@ -233,10 +233,14 @@ export async function initThreads(): Promise<void> {
   await initWorkers();
 }
 
-/** Compute threads a runtime may use: the request (default: all cores), never more than the cores. */
+/**
+ * Compute threads a runtime may use: the request, never more than the cores. The default is one
+ * until a quiet machine shows two threads paying off: on a loaded machine every split product
+ * waits for its slowest, descheduled worker (seen as runs that crawled and, once, stalled).
+ */
 export function threadCount(rt: WasmRuntime | null): number {
   if (!rt || !rt.shared || !workersSupported()) return 1;
-  return Math.max(1, Math.min(requested ?? cores, cores));
+  return Math.max(1, Math.min(requested ?? 1, cores));
 }
 
 export function coresSeen(): number {
