@@ -19,7 +19,19 @@ if (files.length === 0) {
   console.error(`no test files match ${filters.join(" ")}`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...files], {
-  stdio: "inherit",
-});
-process.exit(r.status ?? 1);
+const run = (list, env = {}) =>
+  spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-reporter=spec", ...list], {
+    stdio: "inherit",
+    env: { ...process.env, ...env },
+  }).status ?? 1;
+
+let status = run(files);
+// The full run checks the ops and recurrent layers once more on the reference backend, so every
+// backend passes the same suite (the first pass used the default, fast one where it loads).
+const CONFORMANCE = ["test/tensor", "test/autograd", "test/nn/recurrent/fixtures", "test/nn/recurrent/twin"];
+if (filters.length === 0) {
+  console.log("\n# conformance: the op and recurrent suites on the reference backend (GRADLAB_BACKEND=js)\n");
+  const again = files.filter((f) => CONFORMANCE.some((c) => f.startsWith(c)));
+  status = Math.max(status, run(again, { GRADLAB_BACKEND: "js" }));
+}
+process.exit(status);
