@@ -137,6 +137,12 @@ function path(points: [number, number][], f: Frame, color: string, width = 1.6, 
 function legend(f: Frame, items: { label: string; color: string; dash?: string }[], max = 16): void {
   const shown = items.slice(0, max);
   const x0 = f.w - M.right - 8;
+  if (shown.length) {
+    // A translucent backing keeps the labels readable where data lines run under the legend.
+    const w = 34 + 7 * Math.max(...shown.map((it) => it.label.length));
+    const h = 16 * shown.length + (items.length > max ? 16 : 0) + 4;
+    f.parts.push(`<rect x="${(x0 - w).toFixed(1)}" y="${M.top}" width="${w + 4}" height="${h}" fill="#ffffff" fill-opacity="0.85" rx="3"/>`);
+  }
   shown.forEach((it, i) => {
     const yy = M.top + 10 + i * 16;
     const da = it.dash ? ` stroke-dasharray="${it.dash}"` : "";
