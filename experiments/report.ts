@@ -83,6 +83,12 @@ function inline(s: string): string {
     .replace(/\*([^*]+)\*/g, "<em>$1</em>");
 }
 
+/** A summary paragraph: a fenced block (```) becomes preformatted text, anything else a paragraph. */
+function paragraph(p: string): string {
+  const fenced = /^```\n([\s\S]*?)\n?```$/.exec(p.trim());
+  return fenced ? `<pre>${esc(fenced[1])}</pre>` : `<p>${inline(p)}</p>`;
+}
+
 export function toHtml(r: ExperimentResult): string {
   const cell = (c: string | number, tag: string) => `<${tag}>${inline(typeof c === "number" ? fmt(c) : c)}</${tag}>`;
   const tables = r.tables.map(
@@ -101,7 +107,7 @@ img { max-width: 100%; } figure { margin: 2em 0; } code { background: #f3f3f3; p
 </style></head><body>
 <h1>${esc(r.title)}</h1>
 <p>Setting: <strong>${r.setting}</strong>, ${fmt(r.seconds, 3)} s. Configuration: <code>${esc(JSON.stringify(r.config))}</code></p>
-${r.summary.map((p) => `<p>${inline(p)}</p>`).join("\n")}
+${r.summary.map(paragraph).join("\n")}
 ${tables.join("\n")}
 ${figures.join("\n")}
 <p>Numbers: <a href="metrics.json">metrics.json</a>.</p>

@@ -153,7 +153,8 @@ export function shakespeareReport(c: ShakespeareConfig, r: ShakespeareRun, setti
   const summary = [
     `A ${c.layers}-layer LSTM (hidden ${c.hidden}, embedding ${c.embed}, ${r.params} parameters) trained for ${c.steps} steps of ${c.batch} × ${c.bptt} characters (${fmt((c.steps * c.batch * c.bptt) / (0.9 * c.chars))} epochs over ${c.chars} characters).`,
     `Final validation loss on the whole last 10%: **${fmt(r.finalValLoss)} nats/char** (${fmt(r.finalValLoss / Math.LN2)} bits/char); target ≤ 1.60. Training speed ${fmt(r.tokensPerSecond)} tokens/s wall-clock, ${fmt(r.cpuTokensPerSecond)} tokens per CPU second; ${fmt(r.seconds)} s in all.`,
-    `Sample at temperature 0.8:\n\n\`\`\`\n${r.sample}\n\`\`\``,
+    "Sample at temperature 0.8, after the prompt \"ROMEO:\":",
+    `\`\`\`\n${r.sample}\n\`\`\``,
   ];
   return {
     name: "shakespeare", title: "Tiny Shakespeare: 2-layer LSTM character model", setting, config: { ...c }, summary,

@@ -33,6 +33,7 @@ test("reports: markdown and HTML carry the summary, tables (escaped) and figures
   assert.match(md, /\| b \| NaN \|/);
   assert.match(md, /!\[F\]\(f\.svg\)/);
   const html = toHtml(r);
+  assert.match(toHtml({ ...r, summary: ["```\na < b\n```"] }), /<pre>a &lt; b<\/pre>/);
   assert.match(html, /<title>T &amp; U<\/title>/);
   assert.match(html, /<code>code<\/code> and <strong>bold<\/strong>/);
   assert.match(html, /<td>&lt;a&gt;<\/td>/);
