@@ -34,8 +34,14 @@ export async function trainLoop(s: LMSession, until: { steps?: number; seconds?:
   let total = until.seconds !== undefined ? s.step + 1 : until.steps!;
   const bar = progressBar(total - startStep, "training", "steps");
   let ema = NaN;
+  let lastYield = performance.now();
   try {
     while (s.step < total && !interrupted) {
+      // Signal handlers run on the event loop: let it turn now and then, or Ctrl-C waits for the end.
+      if (performance.now() - lastYield > 50) {
+        await new Promise((r) => setImmediate(r));
+        lastYield = performance.now();
+      }
       const loss = s.trainStep(elapsed());
       ema = Number.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
       if (until.seconds !== undefined && ((s.step - startStep) % 5 === 1 || s.step >= total)) {

@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as gl from "../../src/index.js";
@@ -62,4 +62,29 @@ test("config files are checked field by field; bad runs and files are named in e
   assert.match(r.stderr, /is not a run directory: .*config\.json is missing/);
   r = cli(["train", "--lr", "-1"]);
   assert.match(r.stderr, /--lr must be a number > 0, got "-1"/);
+});
+
+test("Ctrl-C during train finishes the step, writes a checkpoint, and resume continues from it", async () => {
+  const { spawn } = await import("node:child_process");
+  const dir = join(mkdtempSync(join(tmpdir(), "gradlab-sigint-")), "run");
+  const child = spawn(process.execPath, ["--import", "tsx", "cli/main.ts", "train", ...small, "--steps", "1000000", "--checkpoint-every", "0", "--out", dir]);
+  let err = "";
+  child.stderr.setEncoding("utf8");
+  const exited = new Promise<number | null>((res) => child.on("exit", (code) => res(code)));
+  // Interrupt once training has started (the run's announcement), then give it a moment to step.
+  await new Promise<void>((res) => child.stderr.on("data", (d: string) => {
+    err += d;
+    if (/training a 1-layer LSTM/.test(err)) res();
+  }));
+  await new Promise((r) => setTimeout(r, 1500));
+  child.kill("SIGINT");
+  assert.equal(await exited, 0, err);
+  assert.match(err, /interrupted: finishing the current step and writing a checkpoint/);
+  const m = /stopped at step (\d+); continue with: gradlab resume/.exec(err);
+  assert.ok(m, err);
+  const step = Number(m[1]);
+  assert.ok(existsSync(join(dir, "checkpoints", `checkpoint-${String(step).padStart(8, "0")}.safetensors`)));
+  const r = cli(["resume", dir, "--steps", String(step + 3)]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`\\(step ${step}\\) to step ${step + 3}`));
 });
