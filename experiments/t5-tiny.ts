@@ -8,6 +8,16 @@
  *
  *   node --import tsx experiments/t5-tiny.ts [--out runs/t5-tiny] [--pretrain-steps 600]
  *        [--finetune-steps 1500] [--batch 32] [--seed 0] [--threads 1] [--no-pretrain]
+ *
+ * Measured (2-core Zen 4 shared with other jobs, Node 20, one compute thread; 1.52 M parameters,
+ * d_model 128, 3+3 layers, vocabulary 1000 + 100 sentinels, batch 32, seed 0):
+ *   --pretrain-steps 300 --finetune-steps 3000: span-corruption loss 5.14 (first 50 steps) → 4.20
+ *     (last 50), held-out 7.68 → 4.13; fine-tuning loss 2.67 → 0.056; exact match on 300 fresh
+ *     examples: reverse 98%, sort 89%, add 75% (mean 87.3%); 1240-1760 tokens/s pre-training
+ *     (64-token windows), ~1050 tokens/s fine-tuning (short sequences), inputs plus targets.
+ *   --pretrain-steps 300 --finetune-steps 1200: reverse 76%, sort 93%, add 2% (mean 57.0%).
+ *   --no-pretrain --finetune-steps 1200: reverse 83%, sort 85%, add 2% (mean 56.7%): Shakespeare
+ *     pre-training does not help these synthetic tasks at this size; fine-tuning length does.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as gl from "../src/index.js";
