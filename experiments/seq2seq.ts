@@ -120,7 +120,7 @@ export function seq2seq(opts: ExperimentOptions = {}): ExperimentResult {
   const summary = [
     `Task: ${c.task === "dates" ? "dates in six formats (\"march 5, 1997\", \"5 mar 1997\", \"tuesday, march 5, 1997\", \"05/03/1997\", \"1997.03.05\", \"5mar97\") to ISO 8601, character by character" : "reversing strings of 2–5 symbols"}. Bidirectional LSTM encoder, LSTM decoder, hidden ${c.hidden}, ${c.steps} Adam steps (lr ${c.lr}, batch ${c.batch}), ${c.train} training pairs, ${c.test} held out.`,
     `Exact-match accuracy (greedy): ${c.kinds.map((k) => `${LABEL[k]} ${fmt(res[k].greedy.exact)}`).join(", ")}; with beam search (${c.beam} beams): ${c.kinds.map((k) => `${fmt(res[k].beamExact)}`).join(", ")}.`,
-    "Without attention the decoder must work from one fixed vector that summarises the whole source; with it, each output step reads the encoder states it needs, which is why attention learns faster and further.",
+    `Final training loss (nats per target token, last 20 steps): ${c.kinds.map((k) => `${LABEL[k]} ${fmt(mean(res[k].losses.slice(-20)))}`).join(", ")}. Without attention the decoder must work from one fixed vector that summarises the whole source; with it, each output step reads the encoder states it needs (the attention maps show which), so it fits faster — by how much depends on how long the sources are and how much of them each output needs.`,
   ];
   return {
     name: "seq2seq", title: `Sequence to sequence with attention: ${c.task}`, setting: full ? "full" : "reduced",
