@@ -100,3 +100,32 @@ export function now(): number {
 export function indexed(xs: readonly number[], every = 1, start = 0): [number, number][] {
   return xs.map((v, i) => [start + i * every, v]);
 }
+
+/**
+ * Trains a language model over contiguous-stream windows for `steps` Adam steps, the recurrent
+ * state carried (detached) from window to window and reset at each pass's start; gradients
+ * clipped to global norm `clip`. Returns the per-step losses and the tokens seen.
+ */
+export function trainStreamLM(
+  lm: gl.models.RNNLM,
+  stream: gl.data.LMStream,
+  o: { steps: number; lr: number; clip?: number },
+): { losses: number[]; tokens: number } {
+  const opt = new gl.optim.Adam(lm.parameters(), { lr: o.lr });
+  let state: gl.models.RecurrentState | null = null;
+  const losses: number[] = [];
+  let tokens = 0;
+  for (let step = 0, k = 0; step < o.steps; step++, k = (k + 1) % stream.numWindows) {
+    if (k === 0) state = null;
+    const w = stream.window(k);
+    const r = lm.loss(w.input, w.target, state);
+    opt.zeroGrad();
+    r.loss.backward();
+    gl.optim.clipGradNorm(lm.parameters(), o.clip ?? 1);
+    opt.step();
+    state = gl.models.detachState(r.state);
+    losses.push(r.loss.item());
+    tokens += w.input.numel();
+  }
+  return { losses, tokens };
+}

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import * as gl from "../src/index.js";
-import { RecurrentNet, accuracy, indexed, mean, now, paramCount, smooth } from "./common.js";
+import { RecurrentNet, accuracy, indexed, mean, now, paramCount, smooth, trainStreamLM } from "./common.js";
 import type { ExperimentOptions, ExperimentResult, Figure } from "./report.js";
 import { fmt } from "./report.js";
 
@@ -89,25 +89,10 @@ export function lstmVsGru(opts: ExperimentOptions = {}): ExperimentResult {
   for (const v of variants) {
     const gen = new gl.Generator(seed);
     const lm = new gl.models.RNNLM({ vocabSize: tok.size, embeddingDim: c.embed, hiddenSize: v.hidden, cell: v.cell, generator: gen });
-    const opt = new gl.optim.Adam(lm.parameters(), { lr: c.lr });
     const stream = new gl.data.LMStream(train, c.batch, c.bptt);
-    let state: gl.models.RecurrentState | null = null;
-    const losses: number[] = [];
-    let tokens = 0;
     const s0 = now();
     const cpu0 = process.cpuUsage();
-    for (let step = 0, k = 0; step < c.steps; step++, k = (k + 1) % stream.numWindows) {
-      if (k === 0) state = null;
-      const w = stream.window(k);
-      const r = lm.loss(w.input, w.target, state);
-      opt.zeroGrad();
-      r.loss.backward();
-      gl.optim.clipGradNorm(lm.parameters(), 1);
-      opt.step();
-      state = gl.models.detachState(r.state);
-      losses.push(r.loss.item());
-      tokens += w.input.numel();
-    }
+    const { losses, tokens } = trainStreamLM(lm, stream, { steps: c.steps, lr: c.lr });
     const tokensPerSecond = tokens / (now() - s0);
     const cpu = process.cpuUsage(cpu0);
     const cpuTokensPerSecond = tokens / ((cpu.user + cpu.system) / 1e6);

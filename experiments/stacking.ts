@@ -1,5 +1,5 @@
 import * as gl from "../src/index.js";
-import { indexed, mean, now, smooth } from "./common.js";
+import { indexed, mean, now, smooth, trainStreamLM } from "./common.js";
 import { shakespeareText } from "./lstm-vs-gru.js";
 import type { ExperimentOptions, ExperimentResult, Figure } from "./report.js";
 import { fmt } from "./report.js";
@@ -67,21 +67,8 @@ export function stacking(opts: ExperimentOptions = {}): ExperimentResult {
         for (let l = 0; l < depth; l++) sums[l] += rnn[`weight_ih_l${l}`].grad!.norm().item() / probes.length;
       }
       lm.zeroGrad();
-      const opt = new gl.optim.Adam(lm.parameters(), { lr: c.lr });
-      let state: gl.models.RecurrentState | null = null;
-      const losses: number[] = [];
       const s0 = now();
-      for (let step = 0, k = 0; step < c.steps; step++, k = (k + 1) % stream.numWindows) {
-        if (k === 0) state = null;
-        const w = stream.window(k);
-        const r = lm.loss(w.input, w.target, state);
-        opt.zeroGrad();
-        r.loss.backward();
-        gl.optim.clipGradNorm(lm.parameters(), 1);
-        opt.step();
-        state = gl.models.detachState(r.state);
-        losses.push(r.loss.item());
-      }
+      const { losses } = trainStreamLM(lm, stream, { steps: c.steps, lr: c.lr });
       const secondsPerStep = (now() - s0) / c.steps;
       const run: Run = { depth, skip, params: lm.parameters().reduce((n, p) => n + p.numel(), 0), layerGrad: Array.from(sums), losses, valLoss: evalLoss(lm, val), secondsPerStep };
       runs.push(run);
