@@ -5,6 +5,7 @@ import { EXPERIMENTS } from "../experiments/index.js";
 import { writeReport } from "../experiments/report.js";
 import { int, num } from "./commands.js";
 import { RunError } from "./lmsession.js";
+import { registerT5Train } from "./t5train.js";
 
 const log = (s: string) => process.stderr.write(s + "\n");
 
@@ -30,7 +31,7 @@ export function registerExtraCommands(program: Command): void {
       }
     });
 
-  const t5 = program.command("t5").description("T5: generate text with a Hugging Face checkpoint");
+  const t5 = program.command("t5").description("T5: train, and generate text with a Hugging Face checkpoint");
   t5.command("generate <text...>")
     .description("Generate from a T5 checkpoint directory (config.json, model.safetensors, spiece.model)")
     .requiredOption("--model <dir>", "checkpoint directory in Hugging Face's layout")
@@ -56,4 +57,5 @@ export function registerExtraCommands(program: Command): void {
       const row = (out.tolist() as number[][])[0];
       process.stdout.write(tok.decode(row, { skipSpecialTokens: true }) + "\n");
     });
+  registerT5Train(t5);
 }

@@ -21,8 +21,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as gl from "../src/index.js";
-import { trainUnigramModel } from "../src/data/sentencepiece/trainer.js";
-import { TASKS, type TaskExample, makeTasks } from "./t5-tasks.js";
+
+const { TASKS, makeTasks } = gl.t5;
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -44,8 +44,9 @@ const cut = Math.floor(text.length * 0.9);
 const [trainText, valText] = [text.slice(0, cut), text.slice(cut)];
 
 const t0 = Date.now();
-const vocabText = [...trainText.split("\n"), ...makeTasks(3000, new gl.Generator(seed + 1)).flatMap((t) => [t.source, t.target])];
-const spiece = trainUnigramModel(vocabText, { vocabSize: 1000 });
+// The bundled vocabulary (also `gradlab t5 train`'s): a unigram model of 1000 pieces learned on the
+// training text's lines plus 3000 generated tasks (test/models/t5-vocabulary.test.ts rebuilds it).
+const spiece = new Uint8Array(readFileSync("data/t5-spiece.model"));
 const tok = gl.t5.T5Tokenizer.fromBytes(spiece);
 const trainIds = tok.encode(trainText, { addEos: false });
 const valIds = tok.encode(valText, { addEos: false });
@@ -56,17 +57,9 @@ const config = { vocabSize: tok.vocabSize, dModel: 128, dKv: 32, dFf: 512, numLa
 const model = new gl.t5.T5ForConditionalGeneration(config, { generator: gen });
 console.log(`model: ${model.numParameters()} parameters, d_model ${config.dModel}, ${config.numLayers}+${config.numLayers} layers, ${config.numHeads} heads`);
 
-function corruptionBatch(ids: readonly number[], g: gl.Generator): gl.t5.Seq2SeqBatch {
-  const examples = Array.from({ length: batchSize }, () => {
-    const at = g.randint(0, ids.length - WINDOW);
-    return gl.t5.spanCorruption(ids.slice(at, at + WINDOW), { sentinelId: (n) => tok.sentinelId(n), generator: g });
-  });
-  return gl.t5.collateSeq2Seq(examples);
-}
-
-function taskBatch(examples: readonly TaskExample[]): gl.t5.Seq2SeqBatch {
-  return gl.t5.collateSeq2Seq(gl.t5.encodePairs(tok, examples));
-}
+const sentinelId = (n: number) => tok.sentinelId(n);
+const corruptionBatch = (ids: readonly number[], g: gl.Generator) => gl.t5.spanCorruptionBatch(ids, { window: WINDOW, batchSize, sentinelId, generator: g });
+const taskBatch = (examples: readonly gl.t5.TaskExample[]) => gl.t5.collateSeq2Seq(gl.t5.encodePairs(tok, examples));
 
 interface Phase {
   losses: number[];
@@ -81,7 +74,7 @@ function run(name: string, steps: number, next: () => gl.t5.Seq2SeqBatch, lr: nu
   for (let s = 1; s <= steps; s++) {
     const batch = next();
     phase.losses.push(gl.t5.trainStep(model, batch, optimizer, { scheduler, maxGradNorm: 1 }));
-    phase.tokens += (batch.attentionMask.sum().item() as number) + (batch.labels.ge(0).sum().item() as number);
+    phase.tokens += gl.t5.batchTokens(batch);
     if (s % 50 === 0 || s === steps) {
       const recent = phase.losses.slice(-50);
       const secs = (Date.now() - start) / 1000;
@@ -92,11 +85,7 @@ function run(name: string, steps: number, next: () => gl.t5.Seq2SeqBatch, lr: nu
   return phase;
 }
 
-function meanLoss(batches: gl.t5.Seq2SeqBatch[]): number {
-  model.eval();
-  const losses = batches.map((b) => gl.noGrad(() => model.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels }).loss!.item()));
-  return losses.reduce((a, b) => a + b, 0) / losses.length;
-}
+const meanLoss = (batches: gl.t5.Seq2SeqBatch[]) => gl.t5.meanLoss(model, batches);
 
 const valGen = new gl.Generator(seed + 7);
 const valBatches = Array.from({ length: 10 }, () => corruptionBatch(valIds, valGen));
@@ -114,10 +103,8 @@ const accuracy: Record<string, number> = {};
 const samples: string[] = [];
 for (const kind of TASKS) {
   const items = evalSet.filter((e) => e.kind === kind);
-  const enc = tok.encodeBatch(items.map((e) => e.source));
-  const gen_ = model.generate(enc.inputIds, { attentionMask: enc.attentionMask, maxNewTokens: 24 });
-  const outs = tok.batchDecode(gen_, { skipSpecialTokens: true });
-  accuracy[kind] = items.filter((e, i) => outs[i].trim() === e.target).length / items.length;
+  const { correct, outputs: outs } = gl.t5.exactMatch(model, tok, items, { maxNewTokens: 24, batchSize: items.length });
+  accuracy[kind] = correct.filter(Boolean).length / items.length;
   samples.push(...items.slice(0, 3).map((e, i) => `${e.source} → ${outs[i]} (want ${e.target})`));
 }
 const overall = TASKS.reduce((a, k) => a + accuracy[k], 0) / TASKS.length;

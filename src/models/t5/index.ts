@@ -10,4 +10,8 @@ export { T5Attention, relativePositionBucket, type KeyValue } from "../../nn/t5/
 export { T5LayerNorm, T5Block, T5LayerFF, T5DenseActDense, T5DenseGatedActDense, T5LayerSelfAttention, T5LayerCrossAttention, type BlockCache } from "../../nn/t5/layers.js";
 export { T5Stack } from "../../nn/t5/stack.js";
 export { randomSpansNoiseMask, spanCorruption, type SpanCorruptionOptions } from "./span-corruption.js";
-export { collateSeq2Seq, encodePairs, spanCorruptionExamples, t5Optimizer, trainStep, type Seq2SeqExample, type Seq2SeqBatch } from "./train.js";
+export {
+  collateSeq2Seq, encodePairs, spanCorruptionExamples, spanCorruptionBatch, batchTokens, meanLoss, exactMatch, t5Optimizer, trainStep,
+  type Seq2SeqExample, type Seq2SeqBatch,
+} from "./train.js";
+export { TASKS, makeTask, makeTasks, type TaskKind, type TaskExample } from "./tasks.js";

@@ -9,6 +9,7 @@ import { Adafactor } from "../../optim/adafactor.js";
 import { clipGradNorm } from "../../optim/clip.js";
 import { LRScheduler, inverseSqrt } from "../../optim/lr-scheduler.js";
 import { Tensor } from "../../tensor/tensor.js";
+import { noGrad } from "../../autograd/mode.js";
 import type { T5ForConditionalGeneration } from "./model.js";
 import { IGNORE_INDEX } from "./model.js";
 import { spanCorruption } from "./span-corruption.js";
@@ -110,4 +111,56 @@ export function trainStep(
   optimizer.step();
   opts.scheduler?.step();
   return loss.item();
+}
+
+/**
+ * A batch of span-corruption examples from windows of `window` tokens at random offsets of a
+ * token stream (a fresh draw every call, so epochs need no bookkeeping).
+ */
+export function spanCorruptionBatch(
+  stream: readonly number[],
+  opts: { window: number; batchSize: number; sentinelId: (n: number) => number; generator: Generator },
+): Seq2SeqBatch {
+  const { window, batchSize, generator: g } = opts;
+  if (stream.length <= window) throw new GradlabError(`spanCorruptionBatch: the token stream (${stream.length} tokens) must be longer than the window (${window})`);
+  const examples = Array.from({ length: batchSize }, () => {
+    const at = g.randint(0, stream.length - window);
+    return spanCorruption(stream.slice(at, at + window), { sentinelId: opts.sentinelId, generator: g });
+  });
+  return collateSeq2Seq(examples);
+}
+
+/** Tokens a step processes: non-padding inputs plus counted labels (the tokens/s figure's numerator). */
+export function batchTokens(batch: Seq2SeqBatch): number {
+  return (batch.attentionMask.sum().item() as number) + (batch.labels.ge(0).sum().item() as number);
+}
+
+/** Mean loss over batches in eval mode without gradients; the model is left in eval mode. */
+export function meanLoss(model: T5ForConditionalGeneration, batches: readonly Seq2SeqBatch[]): number {
+  if (batches.length === 0) throw new GradlabError("meanLoss: got no batches");
+  model.eval();
+  let sum = 0;
+  for (const b of batches) sum += noGrad(() => model.forward({ inputIds: b.inputIds, attentionMask: b.attentionMask, labels: b.labels }).loss!.item());
+  return sum / batches.length;
+}
+
+/**
+ * Greedy decoding of every source, compared with its target after trimming whitespace (exact
+ * match, as T5 scores its generated tasks). Decodes `batchSize` sources at a time.
+ */
+export function exactMatch(
+  model: T5ForConditionalGeneration,
+  tokenizer: T5Tokenizer,
+  pairs: readonly { source: string; target: string }[],
+  opts: { maxNewTokens?: number; batchSize?: number } = {},
+): { correct: boolean[]; outputs: string[] } {
+  const size = opts.batchSize ?? 100;
+  model.eval();
+  const outputs: string[] = [];
+  for (let i = 0; i < pairs.length; i += size) {
+    const enc = tokenizer.encodeBatch(pairs.slice(i, i + size).map((p) => p.source));
+    const ids = model.generate(enc.inputIds, { attentionMask: enc.attentionMask, maxNewTokens: opts.maxNewTokens ?? 24 });
+    outputs.push(...tokenizer.batchDecode(ids, { skipSpecialTokens: true }).map((s) => s.trim()));
+  }
+  return { correct: pairs.map((p, i) => outputs[i] === p.target.trim()), outputs };
 }
