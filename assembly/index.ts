@@ -3,6 +3,7 @@
 export * from "./gemm";
 export * from "./elementwise";
 export * from "./recurrent";
+export * from "./loss";
 
 export function heapBase(): usize {
   return __heap_base;

@@ -49,6 +49,17 @@ export interface KernelSignatures {
   /** dst (contiguous, shape dstShape) rows index[i] along dim += src slice i. */
   indexAdd(dst: TypedArray, dstShape: readonly number[], dim: number, index: Int32Array, src: View): void;
 
+  // ---- fused losses ----
+  /**
+   * Log-softmax + cross-entropy over the rows of logits x [N, C] at class targets: writes each row's
+   * loss (0 where the target is ignoreIndex) and log-sum-exp (for the backward); ε = labelSmoothing.
+   */
+  crossEntropyForward(x: View, target: Int32Array, ignoreIndex: number, labelSmoothing: number, loss: TypedArray, lse: TypedArray): void;
+  /** dx [N, C] (contiguous) = gLoss[n]·(softmax(x_n) − (1 − ε)·onehot(t_n) − ε/C); ignored rows 0. */
+  crossEntropyBackward(
+    x: View, target: Int32Array, ignoreIndex: number, labelSmoothing: number, lse: TypedArray, gLoss: TypedArray, dx: TypedArray,
+  ): void;
+
   // ---- recurrent cells: one time step over the first n rows of a batch (see RecurrentSpec) ----
   /** pre = xg + hg (gates i, f, g, o; biases folded into xg); writes activated gates, c and h = o·tanh(c). */
   lstmCellForward(n: number, H: number, xg: TypedArray, hg: TypedArray, cPrev: TypedArray, gates: TypedArray, c: TypedArray, h: TypedArray): void;

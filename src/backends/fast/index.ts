@@ -27,10 +27,12 @@ import { binary as refBinary, unary as refUnary } from "../js/elementwise.js";
 import { matmul as refMatmul } from "../js/matmul.js";
 import { reduce as refReduce } from "../js/reduce.js";
 import * as cells from "../js/recurrent-cells.js";
+import { crossEntropyBackward as refCrossEntropyBackward, crossEntropyForward as refCrossEntropyForward } from "../js/loss.js";
 import { recurrentSequenceBackward as refSequenceBackward, recurrentSequenceForward as refSequenceForward } from "../js/recurrent.js";
 import { binaryF32, hasBinary, hasUnary, reduceSumF32, unaryF32 } from "./elementwise.js";
 import { type MatmulPackedOptions, PackedMatrix, matmulF32, matmulPackedF32, packMatrix } from "./gemm.js";
 import { type FastDetection, detect, instantiate } from "./loader.js";
+import { crossEntropyBackwardF32, crossEntropyForwardF32 } from "./loss.js";
 import { gruCellBackwardF32, gruCellForwardF32, lstmCellBackwardF32, lstmCellForwardF32 } from "./recurrent.js";
 import { fastSequenceHandles, sequenceBackwardF32, sequenceForwardF32 } from "./sequence.js";
 import { ArenaFullError, type FastVariant, WasmRuntime } from "./runtime.js";
@@ -70,7 +72,7 @@ function orReference(fast: () => boolean, ref: () => void): void {
  * ≈128 elements, sums and binary ops from ≈512, GEMM from a few thousand flops, gate kernels
  * from ≈64 units.
  */
-export const MIN_SIZE = { unary: 128, binary: 512, reduce: 512, matmulFlop: 4096, cellUnits: 64 };
+export const MIN_SIZE = { unary: 128, binary: 512, reduce: 512, matmulFlop: 4096, cellUnits: 64, lossElements: 256 };
 
 function allF32(...xs: (TypedArray | null)[]): boolean {
   for (const x of xs) if (x !== null && !(x instanceof Float32Array)) return false;
@@ -102,6 +104,25 @@ function registerFastKernels(): void {
     orReference(() => reduceSumF32(rt, op, x, axes, out), () => refReduce(op, x, axes, out));
   });
   registerRecurrentCells();
+  registerLosses();
+}
+
+function registerLosses(): void {
+  registerKernel("crossEntropyForward", FAST_BACKEND, (x, target, ignoreIndex, eps, loss, lse) => {
+    const rt = runtime;
+    const ref = (): void => refCrossEntropyForward(x, target, ignoreIndex, eps, loss, lse);
+    if (!rt || loss.length * x.shape[1] < MIN_SIZE.lossElements || !f32(x) || !allF32(loss, lse)) return ref();
+    orReference(() => (crossEntropyForwardF32(rt, x, target, ignoreIndex, eps, loss as Float32Array, lse as Float32Array), true), ref);
+  });
+  registerKernel("crossEntropyBackward", FAST_BACKEND, (x, target, ignoreIndex, eps, lse, gLoss, dx) => {
+    const rt = runtime;
+    const ref = (): void => refCrossEntropyBackward(x, target, ignoreIndex, eps, lse, gLoss, dx);
+    if (!rt || dx.length < MIN_SIZE.lossElements || !f32(x) || !allF32(lse, gLoss, dx)) return ref();
+    orReference(
+      () => (crossEntropyBackwardF32(rt, x, target, ignoreIndex, eps, lse as Float32Array, gLoss as Float32Array, dx as Float32Array), true),
+      ref,
+    );
+  });
 }
 
 /**

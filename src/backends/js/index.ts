@@ -1,6 +1,7 @@
 import { REFERENCE_BACKEND, registerKernel } from "../../backend/registry.js";
 import { binary, clamp, copy, unary, where } from "./elementwise.js";
 import { gather, indexAdd, indexSelect, scatterAdd } from "./indexing.js";
+import { crossEntropyBackward, crossEntropyForward } from "./loss.js";
 import { matmul } from "./matmul.js";
 import { argReduce, reduce } from "./reduce.js";
 import { recurrentSequenceBackward, recurrentSequenceForward } from "./recurrent.js";
@@ -21,6 +22,8 @@ export function registerReferenceBackend(): void {
   registerKernel("scatterAdd", b, scatterAdd);
   registerKernel("indexSelect", b, indexSelect);
   registerKernel("indexAdd", b, indexAdd);
+  registerKernel("crossEntropyForward", b, crossEntropyForward);
+  registerKernel("crossEntropyBackward", b, crossEntropyBackward);
   registerKernel("lstmCellForward", b, cells.lstmCellForward);
   registerKernel("lstmCellBackward", b, cells.lstmCellBackward);
   registerKernel("gruCellForward", b, cells.gruCellForward);

@@ -1,4 +1,5 @@
 import { GradlabError, ShapeError, fmtShape } from "../../core/errors.js";
+import { crossEntropyRows } from "../primitives/cross-entropy.js";
 import { gather } from "../primitives/indexing.js";
 import { requireFloat, requireInt } from "../primitives/util.js";
 import { logSoftmax } from "./activation.js";
@@ -22,13 +23,27 @@ function reduce(loss: Tensor, reduction: Reduction, op: string): Tensor {
 /**
  * torch.nn.functional.cross_entropy with class-index targets: logits [N, C] (or [N, C, d...])
  * and int32 targets [N] (or [N, d...]). Ignored targets add nothing and are not counted in the mean.
+ * Runs as one fused node (crossEntropyRows); crossEntropyComposite is its twin built from
+ * primitives, which tests hold it to.
  */
 export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  return crossEntropyWith(logits, target, opts, true);
+}
+
+/** The same loss as log-softmax, gather and masking primitives (the fused path's reference). */
+export function crossEntropyComposite(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  return crossEntropyWith(logits, target, opts, false);
+}
+
+function crossEntropyWith(logits: Tensor, target: Tensor, opts: CrossEntropyOptions, fused: boolean): Tensor {
   const { ignoreIndex = -100, reduction = "mean", labelSmoothing = 0 } = opts;
   requireFloat("crossEntropy", logits);
   requireInt("crossEntropy", target, "target");
-  if (labelSmoothing < 0 || labelSmoothing > 1) {
+  if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
     throw new GradlabError(`crossEntropy: labelSmoothing must be in [0, 1], got ${labelSmoothing}`);
+  }
+  if (reduction !== "mean" && reduction !== "sum" && reduction !== "none") {
+    throw new GradlabError(`crossEntropy: reduction must be "mean", "sum" or "none", got ${String(reduction)}`);
   }
   let x = logits;
   let t = target;
@@ -48,27 +63,37 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
     x = x.permute(perm).reshape([-1, C]);
     t = t.reshape([-1]);
   }
-  const tv = t.toArray();
+  const tv = t.toArray() as Int32Array;
   const safe = new Int32Array(tv.length);
   const keep = new Int32Array(tv.length);
+  let count = 0;
   for (let i = 0; i < tv.length; i++) {
     const k = tv[i];
     if (k === ignoreIndex) continue;
     if (k < 0 || k >= C) throw new ShapeError(`crossEntropy: target ${k} is out of range for ${C} classes`);
     safe[i] = k;
     keep[i] = 1;
+    count++;
   }
-  const keepT = new Tensor(keep, [tv.length]);
+  // An empty batch or no classes: the composite gives PyTorch's results (NaN mean, 0 sum).
+  const loss = fused && x.numel() > 0
+    ? crossEntropyRows(x, tv, ignoreIndex, labelSmoothing)
+    : compositeRows(x, safe, keep, labelSmoothing);
+  if (reduction === "mean") return loss.sum().div(count);
+  if (reduction === "none") return loss.reshape(target.ndim === 0 ? [] : [...target.shape]);
+  return loss.sum();
+}
+
+function compositeRows(x: Tensor, safe: Int32Array, keep: Int32Array, labelSmoothing: number): Tensor {
+  const C = x.shape[1];
+  const n = safe.length;
   const logp = logSoftmax(x, 1);
-  let loss = gather(logp, 1, new Tensor(safe, [tv.length, 1])).reshape([-1]).neg();
+  let loss = gather(logp, 1, new Tensor(safe, [n, 1])).reshape([-1]).neg();
   if (labelSmoothing > 0) {
     const smooth = logp.sum(1).neg().div(C);
     loss = loss.mul(1 - labelSmoothing).add(smooth.mul(labelSmoothing));
   }
-  loss = loss.mul(keepT.to(loss.dtype));
-  if (reduction === "mean") return loss.sum().div(keep.reduce((a, b) => a + b, 0));
-  if (reduction === "none") return loss.reshape(target.ndim === 0 ? [] : [...target.shape]);
-  return reduce(loss, reduction, "crossEntropy");
+  return loss.mul(new Tensor(keep, [n]).to(loss.dtype));
 }
 
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
