@@ -122,8 +122,22 @@ test("t5 train refuses bad input with errors that name the file or option", () =
   fails(["--objective", "mlm"], /--objective <kind>' argument 'mlm' is invalid\. Allowed choices are span, tasks/);
   fails(["--steps", "0"], /--steps must be an integer ≥ 1, got "0"/);
   fails(["--resume", join(dir, "nothing-here")], /nothing-here is not a t5 training run: .*train_args\.json is missing/);
+  const badSpm = join(dir, "bad.model");
+  writeFileSync(badSpm, "garbage");
+  fails(["--tokenizer", badSpm, "--out", out()], /bad\.model: not a SentencePiece ModelProto/);
   const taken = out();
   mkdirSync(taken);
   writeFileSync(join(taken, "train_args.json"), "{}");
   fails([...SHORT, "--out", taken], /already holds a training run; continue it with --resume/);
+});
+
+test("t5 train --resume refuses a truncated trainer state, naming the file", () => {
+  const out = join(dir, "truncated");
+  const r = cli(["t5", "train", ...SHORT, "--steps", "1", "--window", "16", "--eval-examples", "4", "--out", out]);
+  assert.equal(r.status, 0, r.stderr);
+  const state = join(out, "trainer_state-00000001.safetensors");
+  writeFileSync(state, readFileSync(state).subarray(0, 1000));
+  const again = cli(["t5", "train", "--resume", out, "--steps", "2"]);
+  assert.notEqual(again.status, 0);
+  assert.match(again.stderr, /trainer_state-00000001\.safetensors: not a readable safetensors file \(truncated or corrupt\)/);
 });
