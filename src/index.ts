@@ -22,3 +22,5 @@ export * as diagnostics from "./diagnostics/index.js";
 export * as models from "./models/index.js";
 export * as train from "./train/index.js";
 export * as t5 from "./models/t5/index.js";
+// The GPU path (WebGPU); importing it does not load Dawn: requestGpu() does, on first use.
+export * as webgpu from "./webgpu/index.js";

@@ -76,10 +76,14 @@ export class GpuTensor {
     return GpuTensor.fromArray(gpu, out, t.shape);
   }
 
-  /** Replaces the contents (queued before any work submitted later). */
+  /**
+   * Replaces the contents. Queue writes overtake commands still being encoded, so work encoded
+   * before is submitted first: the write lands after it, in program order.
+   */
   write(data: Float32Array | Int32Array): void {
     if (data.length !== this.size) throw new ShapeError(`GpuTensor.write: ${data.length} values for a tensor of shape ${fmtShape(this.shape)}`);
     this.check();
+    this.gpu.submit();
     if (data.length) this.gpu.device.queue.writeBuffer(this.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
   }
 

@@ -1,0 +1,257 @@
+import type { View } from "../backend/kernels.js";
+import { DTypeError, GradlabError, ShapeError, fmtShape } from "../core/errors.js";
+import { contiguousStrides, numel } from "../core/shape.js";
+import { RNNLM } from "../models/rnnlm.js";
+import { Tensor } from "../tensor/tensor.js";
+import {
+  type AdamHyper, type Gpu, GpuTensor, type LstmWork, adamScalars, adamStep, checkIds, crossEntropy, embedding,
+  embeddingBackward, embeddingIndex, lstmBackward, lstmForward, lstmWork, matmul, sum,
+} from "../backends/webgpu/index.js";
+
+export interface GpuLSTMLanguageModelOptions {
+  vocabSize: number;
+  embeddingDim: number;
+  hiddenSize: number;
+  /** Adam's settings, PyTorch's defaults. */
+  lr?: number;
+  betas?: readonly [number, number];
+  eps?: number;
+  weightDecay?: number;
+  /** AdamW (decoupled weight decay) instead of Adam. */
+  decoupled?: boolean;
+  ignoreIndex?: number;
+}
+
+/** PyTorch names of the parameters, as gradlab's RNNLM (cell "lstm", one layer) has them. */
+const NAMES = [
+  "embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "decoder.weight", "decoder.bias",
+] as const;
+type Name = (typeof NAMES)[number];
+
+/** Per-(T, B) buffers: the ids, the CSR index of the ids, activations and their gradients. */
+interface StepBuffers {
+  T: number;
+  B: number;
+  ids: GpuTensor;
+  targets: GpuTensor;
+  offsets: GpuTensor;
+  order: GpuTensor;
+  X: GpuTensor;
+  lstm: LstmWork;
+  logits: GpuTensor;
+  dlogits: GpuTensor;
+  rowLoss: GpuTensor;
+  dY: GpuTensor;
+  dX: GpuTensor;
+}
+
+/**
+ * Embedding → LSTM (one layer) → Linear on every step → mean cross-entropy → backward → Adam, all
+ * on the GPU, one submit per training step and no host round trip inside it (see lstmForward /
+ * lstmBackward for the recurrent part). The loss is read back only when asked. Weights load from
+ * and export to a CPU model's state dict with PyTorch names (gl.models.RNNLM, cell "lstm").
+ */
+export class GpuLSTMLanguageModel {
+  readonly V: number;
+  readonly E: number;
+  readonly H: number;
+  private readonly params: Record<Name, GpuTensor>;
+  private readonly grads: Record<Name, GpuTensor>;
+  private readonly m: Record<Name, GpuTensor>;
+  private readonly v: Record<Name, GpuTensor>;
+  private readonly hyper: AdamHyper;
+  private readonly ignoreIndex: number;
+  private readonly scalars: GpuTensor;
+  private readonly lossBuf: GpuTensor;
+  private bufs: StepBuffers | null = null;
+  private steps = 0;
+  private beforeEncode: (() => void) | null = null;
+
+  private constructor(
+    readonly gpu: Gpu,
+    o: GpuLSTMLanguageModelOptions,
+  ) {
+    for (const k of ["vocabSize", "embeddingDim", "hiddenSize"] as const) {
+      if (!Number.isInteger(o[k]) || o[k] < 1) throw new GradlabError(`GpuLSTMLanguageModel: ${k} must be a positive integer, got ${o[k]}`);
+    }
+    this.V = o.vocabSize;
+    this.E = o.embeddingDim;
+    this.H = o.hiddenSize;
+    const [beta1, beta2] = o.betas ?? [0.9, 0.999];
+    this.hyper = { lr: o.lr ?? 1e-3, beta1, beta2, eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? 0, decoupled: o.decoupled ?? false };
+    this.ignoreIndex = o.ignoreIndex ?? -100;
+    const make = (): Record<Name, GpuTensor> => {
+      const r = {} as Record<Name, GpuTensor>;
+      for (const n of NAMES) r[n] = GpuTensor.zeros(gpu, this.shapeOf(n));
+      return r;
+    };
+    this.params = make();
+    this.grads = make();
+    this.m = make();
+    this.v = make();
+    this.scalars = GpuTensor.zeros(gpu, [2]);
+    this.lossBuf = GpuTensor.zeros(gpu, [1]);
+  }
+
+  /**
+   * A model on `gpu`, with the weights of `init` (a state dict with PyTorch names, e.g.
+   * `new gl.models.RNNLM({ ..., cell: "lstm" }).stateDict()`) or else PyTorch's initialisation.
+   */
+  static create(gpu: Gpu, o: GpuLSTMLanguageModelOptions, init?: Record<string, View>): GpuLSTMLanguageModel {
+    const model = new GpuLSTMLanguageModel(gpu, o);
+    const sd = init ?? new RNNLM({ vocabSize: o.vocabSize, embeddingDim: o.embeddingDim, hiddenSize: o.hiddenSize, cell: "lstm" }).stateDict();
+    model.loadStateDict(sd);
+    return model;
+  }
+
+  private shapeOf(n: Name): number[] {
+    const { V, E, H } = this;
+    const shapes: Record<Name, number[]> = {
+      "embedding.weight": [V, E], "rnn.weight_ih_l0": [4 * H, E], "rnn.weight_hh_l0": [4 * H, H], "rnn.bias_ih_l0": [4 * H],
+      "rnn.bias_hh_l0": [4 * H], "decoder.weight": [V, H], "decoder.bias": [V],
+    };
+    return shapes[n];
+  }
+
+  /** Uploads weights by PyTorch name (all seven, shapes checked) and resets Adam's state. */
+  loadStateDict(sd: Record<string, View>): void {
+    const missing = NAMES.filter((n) => !(n in sd));
+    const extra = Object.keys(sd).filter((k) => !(NAMES as readonly string[]).includes(k));
+    if (missing.length || extra.length) {
+      throw new GradlabError(`GpuLSTMLanguageModel.loadStateDict: missing ${JSON.stringify(missing)}, unexpected ${JSON.stringify(extra)}`);
+    }
+    for (const n of NAMES) {
+      const want = this.shapeOf(n);
+      if (sd[n].shape.join() !== want.join()) {
+        throw new ShapeError(`GpuLSTMLanguageModel.loadStateDict: "${n}" has shape ${fmtShape(sd[n].shape)}, expected ${fmtShape(want)}`);
+      }
+      this.params[n].release();
+      this.params[n] = GpuTensor.fromTensor(sd[n], this.gpu);
+      this.gpu.clear(this.m[n].buffer);
+      this.gpu.clear(this.v[n].buffer);
+    }
+    this.steps = 0;
+  }
+
+  /** The weights, read back as float32 tensors by PyTorch name. */
+  async stateDict(): Promise<Record<string, Tensor>> {
+    return this.readAll(this.params);
+  }
+
+  /** The gradients of the last forwardBackward/step, by parameter name. */
+  async gradients(): Promise<Record<string, Tensor>> {
+    return this.readAll(this.grads);
+  }
+
+  private async readAll(r: Record<Name, GpuTensor>): Promise<Record<string, Tensor>> {
+    const out: Record<string, Tensor> = {};
+    for (const n of NAMES) out[n] = new Tensor(await r[n].read(), r[n].shape);
+    return out;
+  }
+
+  /** The mean loss of the last forwardBackward/step (waits for the GPU). */
+  async loss(): Promise<number> {
+    return (await this.lossBuf.read())[0];
+  }
+
+  private releaseBuffers(): void {
+    if (!this.bufs) return;
+    for (const t of [...Object.values(this.bufs), ...Object.values(this.bufs.lstm)]) if (t instanceof GpuTensor) t.release();
+    this.bufs = null;
+  }
+
+  private buffers(T: number, B: number): StepBuffers {
+    if (this.bufs && this.bufs.T === T && this.bufs.B === B) return this.bufs;
+    this.releaseBuffers();
+    const { gpu, V, E, H } = this;
+    const N = T * B;
+    const e = (shape: number[], dtype: "float32" | "int32" = "float32"): GpuTensor => GpuTensor.empty(gpu, shape, dtype);
+    this.bufs = {
+      T, B, ids: e([N], "int32"), targets: e([N], "int32"), offsets: e([V + 1], "int32"), order: e([Math.max(1, N)], "int32"),
+      X: e([N, E]), lstm: lstmWork(gpu, T, B, H), logits: e([N, V]), dlogits: e([N, V]), rowLoss: e([N]), dY: e([T, B, H]), dX: e([N, E]),
+    };
+    return this.bufs;
+  }
+
+  /**
+   * Encodes forward and backward for inputs [T, B] and targets [T, B] (or [T·B]) int32, time-major
+   * like nn.LSTM's default; gradients land in gradients(). Nothing is submitted yet.
+   */
+  forwardBackward(inputs: View, targets: View): void {
+    const { gpu, V, H, params: p, grads: g } = this;
+    if (inputs.shape.length !== 2) throw new ShapeError(`GpuLSTMLanguageModel: inputs must be [T, B], got ${fmtShape(inputs.shape)}`);
+    const [T, B] = inputs.shape;
+    if (numel(targets.shape) !== T * B) throw new ShapeError(`GpuLSTMLanguageModel: targets ${fmtShape(targets.shape)} must hold T·B = ${T * B} values`);
+    const ids = int32("inputs", inputs);
+    const tg = int32("targets", targets);
+    checkIds("GpuLSTMLanguageModel inputs", ids, V);
+    let count = 0;
+    for (let i = 0; i < tg.length; i++) {
+      if (tg[i] === this.ignoreIndex) continue;
+      if (tg[i] < 0 || tg[i] >= V) throw new GradlabError(`GpuLSTMLanguageModel: target ${tg[i]} at position ${i} is out of range for ${V} classes`);
+      count++;
+    }
+    if (count === 0) throw new GradlabError("GpuLSTMLanguageModel: every target is ignoreIndex; the mean loss is undefined");
+    const b = this.buffers(T, B);
+    const N = T * B;
+    b.ids.write(ids);
+    b.targets.write(tg);
+    const csr = embeddingIndex(ids, V);
+    b.offsets.write(csr.offsets);
+    gpu.device.queue.writeBuffer(b.order.buffer, 0, csr.order.buffer, 0, csr.order.byteLength);
+    this.beforeEncode?.();
+
+    const w = { wIh: p["rnn.weight_ih_l0"], wHh: p["rnn.weight_hh_l0"], bIh: p["rnn.bias_ih_l0"], bHh: p["rnn.bias_hh_l0"] };
+    embedding(gpu, p["embedding.weight"], b.ids, b.X);
+    lstmForward(gpu, w, b.X, b.lstm);
+    // The outputs h_1..h_T are slots 1..T of the hidden-state buffer.
+    matmul(gpu, b.lstm.Hs, p["decoder.weight"], b.logits, { transB: true, bias: p["decoder.bias"], M: N, N: V, K: H, offsetA: B * H });
+    crossEntropy(gpu, b.logits, b.targets, b.rowLoss, this.lossBuf, b.dlogits, { ignoreIndex: this.ignoreIndex, count });
+
+    matmul(gpu, b.dlogits, b.lstm.Hs, g["decoder.weight"], { transA: true, M: V, N: H, K: N, offsetB: B * H });
+    sum(gpu, b.dlogits, 0, g["decoder.bias"]);
+    matmul(gpu, b.dlogits, p["decoder.weight"], b.dY, { M: N, N: H, K: V });
+    const lg = { wIh: g["rnn.weight_ih_l0"], wHh: g["rnn.weight_hh_l0"], bIh: g["rnn.bias_ih_l0"], bHh: g["rnn.bias_hh_l0"] };
+    lstmBackward(gpu, w, b.X, b.lstm, b.dY, lg, b.dX);
+    embeddingBackward(gpu, b.dX, b.offsets, b.order, g["embedding.weight"]);
+  }
+
+  /** One training step: forward, backward and Adam, submitted as one command buffer. */
+  step(inputs: View, targets: View): void {
+    // Uploads go before any encoding (a write after it would split the step into two submits).
+    this.beforeEncode = () => this.scalars.write(adamScalars(this.steps + 1, this.hyper));
+    try {
+      this.forwardBackward(inputs, targets);
+    } finally {
+      this.beforeEncode = null;
+    }
+    this.steps++;
+    for (const n of NAMES) adamStep(this.gpu, this.params[n], this.grads[n], this.m[n], this.v[n], this.scalars, this.hyper);
+    this.gpu.submit();
+  }
+
+  /** Gives every buffer back to the device's pool. */
+  release(): void {
+    for (const r of [this.params, this.grads, this.m, this.v]) for (const t of Object.values(r)) t.release();
+    this.releaseBuffers();
+  }
+}
+
+function int32(what: string, t: View): Int32Array {
+  if (!(t.data instanceof Int32Array)) throw new DTypeError(`GpuLSTMLanguageModel: ${what} must be int32, got ${t.data.constructor.name}`);
+  const n = numel(t.shape);
+  // Contiguous tensors pass their data through; others are gathered in row-major order.
+  if (t.offset === 0 && t.data.length === n && contiguousStrides(t.shape).every((s, i) => s === t.strides[i] || t.shape[i] === 1)) return t.data;
+  const out = new Int32Array(n);
+  const idx = new Array<number>(t.shape.length).fill(0);
+  for (let i = 0; i < n; i++) {
+    let off = t.offset;
+    for (let k = 0; k < idx.length; k++) off += idx[k] * t.strides[k];
+    out[i] = t.data[off];
+    for (let k = idx.length - 1; k >= 0; k--) {
+      if (++idx[k] < t.shape[k]) break;
+      idx[k] = 0;
+    }
+  }
+  return out;
+}
