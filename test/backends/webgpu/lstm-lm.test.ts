@@ -67,7 +67,7 @@ describe("webgpu LSTM language model", { skip }, () => {
     // The exported weights load into a fresh CPU model under the same names.
     const back = new gl.models.RNNLM({ ...cfg, cell: "lstm" });
     back.loadStateDict(after);
-    assert.deepEqual(back.decoder.bias.toArray(), after["decoder.bias"].toArray());
+    assert.deepEqual(back.decoder.bias!.toArray(), after["decoder.bias"].toArray());
   });
 
   test("training on the GPU lowers the loss", async () => {
