@@ -4,6 +4,7 @@ export * from "./gemm";
 export * from "./elementwise";
 export * from "./recurrent";
 export * from "./loss";
+export * from "./indexing";
 
 export function heapBase(): usize {
   return __heap_base;

@@ -24,6 +24,7 @@ import type { TypedArray } from "../../core/dtype.js";
 import { GradlabError } from "../../core/errors.js";
 import { numel } from "../../core/shape.js";
 import { binary as refBinary, unary as refUnary } from "../js/elementwise.js";
+import { indexAdd as refIndexAdd } from "../js/indexing.js";
 import { matmul as refMatmul } from "../js/matmul.js";
 import { reduce as refReduce } from "../js/reduce.js";
 import * as cells from "../js/recurrent-cells.js";
@@ -32,6 +33,7 @@ import { recurrentSequenceBackward as refSequenceBackward, recurrentSequenceForw
 import { binaryF32, hasBinary, hasUnary, reduceSumF32, unaryF32 } from "./elementwise.js";
 import { type MatmulPackedOptions, PackedMatrix, matmulF32, matmulPackedF32, packMatrix } from "./gemm.js";
 import { type FastDetection, detect, instantiate } from "./loader.js";
+import { indexAddF32 } from "./indexing.js";
 import { crossEntropyBackwardF32, crossEntropyForwardF32 } from "./loss.js";
 import { gruCellBackwardF32, gruCellForwardF32, lstmCellBackwardF32, lstmCellForwardF32 } from "./recurrent.js";
 import { fastSequenceHandles, sequenceBackwardF32, sequenceForwardF32 } from "./sequence.js";
@@ -72,7 +74,7 @@ function orReference(fast: () => boolean, ref: () => void): void {
  * ≈128 elements, sums and binary ops from ≈512, GEMM from a few thousand flops, gate kernels
  * from ≈64 units.
  */
-export const MIN_SIZE = { unary: 128, binary: 512, reduce: 512, matmulFlop: 4096, cellUnits: 64, lossElements: 256 };
+export const MIN_SIZE = { unary: 128, binary: 512, reduce: 512, matmulFlop: 4096, cellUnits: 64, lossElements: 256, rowElements: 1024 };
 
 function allF32(...xs: (TypedArray | null)[]): boolean {
   for (const x of xs) if (x !== null && !(x instanceof Float32Array)) return false;
@@ -102,6 +104,13 @@ function registerFastKernels(): void {
     const rt = runtime;
     if (!rt || numel(x.shape) < MIN_SIZE.reduce || !(out instanceof Float32Array) || !f32(x)) return refReduce(op, x, axes, out);
     orReference(() => reduceSumF32(rt, op, x, axes, out), () => refReduce(op, x, axes, out));
+  });
+  registerKernel("indexAdd", FAST_BACKEND, (dst, dstShape, dim, index, src) => {
+    const rt = runtime;
+    if (!rt || numel(src.shape) < MIN_SIZE.rowElements || !(dst instanceof Float32Array) || !f32(src)) {
+      return refIndexAdd(dst, dstShape, dim, index, src);
+    }
+    orReference(() => indexAddF32(rt, dst, dstShape, dim, index, src), () => refIndexAdd(dst, dstShape, dim, index, src));
   });
   registerRecurrentCells();
   registerLosses();

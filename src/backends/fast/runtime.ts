@@ -33,6 +33,7 @@ export interface WasmExports {
   gruBackward(n: number, H: number, gates: number, ghn: number, hPrev: number, dh: number, dgx: number, dgh: number, dhPrev: number): void;
   rnnForward(len: number, relu: number, xg: number, hg: number, h: number): void;
   rnnBackward(len: number, relu: number, h: number, dh: number, dpre: number): void;
+  indexAddRows(dst: number, E: number, index: number, L: number, src: number): void;
   crossEntropyForward(x: number, N: number, C: number, target: number, ignoreIndex: number, eps: number, loss: number, lse: number): void;
   crossEntropyBackward(
     x: number, N: number, C: number, target: number, ignoreIndex: number, eps: number, lse: number, gLoss: number, dx: number,
