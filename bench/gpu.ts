@@ -121,6 +121,22 @@ async function timeLM(gpu: gl.webgpu.Gpu, cfg: LMConfig): Promise<Record<string,
   };
 }
 
+/** Prints the adapter, its limits and one checked matmul: the smoke test before a long run. */
+async function probe(): Promise<void> {
+  const gpu = await openGpu();
+  const limits: Record<string, number> = {};
+  for (const k in gpu.limits) limits[k] = (gpu.limits as unknown as Record<string, number>)[k];
+  const { GpuTensor, matmul } = gl.webgpu;
+  const a = GpuTensor.fromArray(gpu, Float32Array.from({ length: 6 }, (_, i) => i + 1), [2, 3]);
+  const c = GpuTensor.empty(gpu, [2, 2]);
+  matmul(gpu, a, a, c, { transB: true });
+  const got = Array.from(await c.read());
+  const ok = got.join() === [14, 32, 32, 77].join();
+  process.stdout.write(`RESULT ${JSON.stringify({ backend: gpu.backend, ...gpu.info, matmulOk: ok, got, limits })}\n`);
+  gpu.destroy();
+  process.exit(ok ? 0 : 1);
+}
+
 async function child(): Promise<void> {
   const kind = value("--child", "");
   const gpu = await openGpu();
@@ -134,7 +150,7 @@ async function child(): Promise<void> {
       if (!cfg) throw new Error(`unknown config ${value("--config", "")}`);
       result = { kind: "lm", config: cfg.name, ...cfg, ...(await timeLM(gpu, cfg)) };
     }
-    result.adapter = gpu.backend;
+    result.adapter = { backend: gpu.backend, ...gpu.info };
   } catch (e) {
     result = { kind, error: String((e as Error).stack ?? e) };
   }
@@ -253,5 +269,6 @@ function printTable(results: Record<string, unknown>): void {
   console.log(lines.join("\n"));
 }
 
-if (has("--child")) await child();
+if (has("--probe")) await probe();
+else if (has("--child")) await child();
 else await parent();

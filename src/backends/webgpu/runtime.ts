@@ -109,8 +109,13 @@ export async function requestGpu(o: RequestGpuOptions = {}): Promise<Gpu | null>
     lastFailure = `requestDevice failed: ${(e as Error).message}`;
     return null;
   }
-  return new Gpu(device, found.backend, found.instance);
+  const i = found.adapter.info;
+  const info = { vendor: i?.vendor ?? "", architecture: i?.architecture ?? "", device: i?.device ?? "", description: i?.description ?? "" };
+  return new Gpu(device, found.backend, found.instance, info);
 }
+
+/** What the adapter says about itself (fields may be empty: browsers hide some). */
+export interface AdapterInfo { vendor: string; architecture: string; device: string; description: string }
 
 /** Like requestGpu, but throws a WebGPUError saying why when there is no device. */
 export async function requireGpu(o: RequestGpuOptions = {}): Promise<Gpu> {
@@ -148,6 +153,7 @@ export class Gpu {
     readonly backend: string,
     // Kept so the Dawn instance is not collected while its device lives.
     readonly instance: GPU,
+    readonly info: AdapterInfo = { vendor: "", architecture: "", device: "", description: "" },
   ) {
     this.limits = device.limits;
     // Validation errors (a WGSL compile error, a bad binding) surface at the next read or sync.

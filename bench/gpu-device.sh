@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Runs the WebGPU bench on a GPU machine that has python3 + torch + CUDA but no Node and no
+# network, from the repository root, with .gpu-carry/ (npm run bench:gpu:prepare, plus node.xz)
+# and .gl/*.deb (the Vulkan loader and libglvnd) carried beside the checkout:
+#   OUT=/some/dir bash bench/gpu-device.sh [--quick]
+# Writes $OUT/gpu-bench.json (rewritten after every figure), $OUT/probe.json and
+# $OUT/gpu-device.log. Every step has a timeout and a failed step does not stop the later ones.
+set -u
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/gradlab-gpu-out}
+mkdir -p "$OUT"
+LOG="$OUT/gpu-device.log"
+exec > >(tee -a "$LOG") 2>&1
+QUICK=""
+[ "${1:-}" = "--quick" ] && QUICK="--quick"
+T0=$(date +%s)
+say() { echo "[gpu-device +$(( $(date +%s) - T0 ))s] $*"; }
+
+unxz_to() { # unxz_to SRC DEST: xz if present, else Python's lzma
+  if command -v xz >/dev/null 2>&1; then xz -dc "$1" > "$2"
+  else python3 -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), open(sys.argv[2], "wb"))' "$1" "$2"; fi
+}
+
+# GL_ROOT=dir unpacks them there instead of / and points LD_LIBRARY_PATH at them (for a trial run
+# on a machine whose system libraries must stay as they are).
+say "libraries: Vulkan loader and libglvnd from .gl/"
+if ls .gl/*.deb >/dev/null 2>&1; then
+  ROOTDIR=${GL_ROOT:-/}
+  mkdir -p "$ROOTDIR"
+  for f in .gl/*.deb; do timeout 60 dpkg -x "$f" "$ROOTDIR" || say "dpkg -x $f failed"; done
+  if [ "$ROOTDIR" = / ]; then timeout 60 ldconfig || say "ldconfig failed"
+  else export LD_LIBRARY_PATH="$ROOTDIR/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; fi
+else
+  say "no .gl/*.deb: relying on the machine's own libraries"
+fi
+
+say "node: unpacking .gpu-carry/node.xz"
+NODE_DIR=/tmp/gradlab-node
+mkdir -p "$NODE_DIR"
+if [ ! -x "$NODE_DIR/node" ]; then
+  timeout 120 bash -c "$(declare -f unxz_to); unxz_to .gpu-carry/node.xz '$NODE_DIR/node'" && chmod +x "$NODE_DIR/node"
+fi
+NODE="$NODE_DIR/node"
+timeout 20 "$NODE" --version || { say "node does not run here; giving up"; exit 1; }
+
+DAWN=.gpu-carry/node_modules/webgpu/dist/linux-x64/dawn.node
+if [ ! -f "$DAWN" ]; then
+  say "dawn.node: unpacking"
+  timeout 120 bash -c "$(declare -f unxz_to); unxz_to '$DAWN.xz' '$DAWN'" || { say "could not unpack dawn.node"; exit 1; }
+fi
+
+# NVIDIA's Vulkan ICD may sit outside the loader's search path.
+if ! ls /usr/share/vulkan/icd.d/*nvidia* /etc/vulkan/icd.d/*nvidia* >/dev/null 2>&1; then
+  if [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
+    export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+    export VK_ICD_FILENAMES=$VK_DRIVER_FILES
+    say "VK_DRIVER_FILES=$VK_DRIVER_FILES"
+  else
+    say "no NVIDIA Vulkan ICD file found; Dawn will search the default paths"
+  fi
+fi
+timeout 20 nvidia-smi -L || true
+
+say "probe: adapter, limits, one checked matmul"
+timeout 90 "$NODE" .gpu-carry/gpu-bench.mjs --probe > "$OUT/probe.out"
+say "probe exit $?"
+grep '^RESULT ' "$OUT/probe.out" | sed 's/^RESULT //' > "$OUT/probe.json"
+head -c 600 "$OUT/probe.json"; echo
+
+say "bench: WebGPU figures (one process each), then PyTorch/CUDA"
+if [ -n "$QUICK" ]; then
+  timeout 300 "$NODE" .gpu-carry/gpu-bench.mjs --quick --json "$OUT/gpu-bench.json" --torch-script .gpu-carry/torch_gpu.py --timeout 90 --torch-timeout 150
+else
+  timeout 420 "$NODE" .gpu-carry/gpu-bench.mjs --json "$OUT/gpu-bench.json" --torch-script .gpu-carry/torch_gpu.py --timeout 100 --torch-timeout 200
+fi
+say "bench exit $? (results so far are in $OUT/gpu-bench.json)"
