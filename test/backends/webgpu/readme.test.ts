@@ -1,0 +1,24 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { skip } from "./helpers.js";
+
+// The README's GPU example must run as written and train (the loss falls below ln 65 ≈ 4.17).
+test("the README's GPU example runs and prints a loss", { skip }, () => {
+  const readme = readFileSync("README.md", "utf8");
+  const block = /## GPU \(WebGPU\)[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
+  assert.ok(block, "README.md has a ```ts block under '## GPU (WebGPU)'");
+  const src = pathToFileURL(resolve("src/index.ts")).href;
+  const code = block.replace('import * as gl from "gradlab";', `import * as gl from ${JSON.stringify(src)};`);
+  assert.notEqual(code, block);
+  const file = join(mkdtempSync(join(tmpdir(), "gradlab-readme-gpu-")), "example.mts");
+  writeFileSync(file, code);
+  const r = spawnSync(process.execPath, ["--import", "tsx", file], { encoding: "utf8", timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const loss = Number(/loss ([\d.]+)/.exec(r.stdout)?.[1]);
+  assert.ok(loss > 0 && loss < Math.log(65), r.stdout);
+});
