@@ -7,6 +7,15 @@ interface Tile { BM: number; BN: number; BK: number; TM: number; TN: number }
 const BIG: Tile = { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 };
 const MID: Tile = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 };
 const SMALL: Tile = { BM: 32, BN: 64, BK: 16, TM: 4, TN: 4 };
+const TINY: Tile = { BM: 16, BN: 64, BK: 16, TM: 2, TN: 4 };
+const TILES = [BIG, MID, SMALL, TINY];
+/**
+ * Workgroups a product should spread over to fill a large GPU (an H100 has 132 multiprocessors).
+ * WebGPU does not say how many a device has; this only decides tile size and split-K.
+ */
+const TARGET_GROUPS = 256;
+/** Split-K never gives a workgroup fewer than this many k values. */
+const MIN_K_PER_SPLIT = 512;
 
 const sources = new Map<string, string>();
 
@@ -31,7 +40,7 @@ function source(t: Tile, transA: boolean, transB: boolean): string {
   const bIndex = transB ? "col * p.K + k0 + k" : "(k0 + k) * p.N + col";
   const bCoord = transB ? `let n = i / ${BK}u; let k = i % ${BK}u;` : `let k = i / ${BN}u; let n = i % ${BN}u;`;
   s = /* wgsl */ `
-struct P { M: u32, N: u32, K: u32, offA: u32, offB: u32, offC: u32, accumulate: u32, hasBias: u32 }
+struct P { M: u32, N: u32, K: u32, offA: u32, offB: u32, offC: u32, accumulate: u32, hasBias: u32, kChunk: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
@@ -45,20 +54,24 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         @builtin(local_invocation_index) li: u32) {
   let row0 = wg.y * ${BM}u;
   let col0 = wg.x * ${BN}u;
+  // Split-K: workgroup layer z takes k in [z·kChunk, (z+1)·kChunk) and writes its own M×N slab.
+  let kBegin = wg.z * p.kChunk;
+  let kEnd = min(p.K, kBegin + p.kChunk);
+  let slab = wg.z * p.M * p.N;
   var acc: array<vec4<f32>, ${TM * V}>;
-  for (var k0 = 0u; k0 < p.K; k0 += ${BK}u) {
+  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {
     for (var i = li; i < ${BM * BK}u; i += ${NT}u) {
       ${aCoord}
       let row = row0 + m;
       var v = 0.0;
-      if (row < p.M && k0 + k < p.K) { v = A[p.offA + ${aIndex}]; }
+      if (row < p.M && k0 + k < kEnd) { v = A[p.offA + ${aIndex}]; }
       As[k * ${BM}u + m] = v;
     }
     for (var i = li; i < ${BK * BN}u; i += ${NT}u) {
       ${bCoord}
       let col = col0 + n;
       var v = 0.0;
-      if (col < p.N && k0 + k < p.K) { v = B[p.offB + ${bIndex}]; }
+      if (col < p.N && k0 + k < kEnd) { v = B[p.offB + ${bIndex}]; }
       let j = k * ${BN}u + n;
       Bs[j / 4u][j % 4u] = v;
     }
@@ -80,7 +93,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       for (var c = 0u; c < 4u; c++) {
         let col = col0 + (lid.x + j * ${WX}u) * 4u + c;
         if (col < p.N) {
-          let o = p.offC + row * p.N + col;
+          let o = p.offC + slab + row * p.N + col;
           var v = acc[i * ${V}u + j][c];
           if (p.hasBias != 0u) { v += bias[col]; }
           if (p.accumulate != 0u) { v += C[o]; }
@@ -92,6 +105,39 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 }`;
   sources.set(key, s);
   return s;
+}
+
+// Adds the split-K slabs (in a fixed order: deterministic), then bias and the old C.
+const SPLIT_SUM = /* wgsl */ `
+struct P { MN: u32, N: u32, S: u32, offC: u32, accumulate: u32, hasBias: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read> parts: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = (wg.y * nwg.x + wg.x) * 256u + li;
+  if (i >= p.MN) { return; }
+  var v = 0.0;
+  for (var s = 0u; s < p.S; s++) { v += parts[s * p.MN + i]; }
+  if (p.hasBias != 0u) { v += bias[i % p.N]; }
+  if (p.accumulate != 0u) { v += C[p.offC + i]; }
+  C[p.offC + i] = v;
+}`;
+
+/**
+ * Scratch for split-K slabs, one per device. Dispatches run in order, so every product can reuse
+ * it: the sum dispatch has read it before the next product writes it.
+ */
+const scratch = new WeakMap<Gpu, GPUBuffer>();
+function scratchBuffer(gpu: Gpu, bytes: number): GPUBuffer {
+  let b = scratch.get(gpu);
+  if (!b || b.size < bytes) {
+    if (b) gpu.free(b);
+    b = gpu.alloc(bytes);
+    scratch.set(gpu, b);
+  }
+  return b;
 }
 
 export interface MatmulOptions {
@@ -108,6 +154,8 @@ export interface MatmulOptions {
   offsetA?: number;
   offsetB?: number;
   offsetC?: number;
+  /** Splits K over this many workgroup layers (default: chosen from the sizes). */
+  splitK?: number;
   M?: number;
   N?: number;
   K?: number;
@@ -120,12 +168,22 @@ function dummyBuffer(gpu: Gpu): GPUBuffer {
   return b;
 }
 
-function pickTile(gpu: Gpu, M: number, N: number): Tile {
+/**
+ * The largest tile that, with K split into slices of at least MIN_K_PER_SPLIT, gives enough
+ * workgroups; and the split. Small products (one recurrent step) take small tiles; K-heavy ones
+ * with few outputs (weight gradients over all time steps) take split-K.
+ */
+function plan(gpu: Gpu, M: number, N: number, K: number): { tile: Tile; split: number } {
   const fits = (t: Tile): boolean =>
     (t.BM / t.TM) * (t.BN / t.TN) <= gpu.workgroupInvocations && t.BK * (t.BM + t.BN) * 4 <= gpu.limits.maxComputeWorkgroupStorageSize;
-  if (M >= 512 && N >= 512 && fits(BIG)) return BIG;
-  if (M > 32 && fits(MID)) return MID;
-  return SMALL;
+  const maxSplit = Math.max(1, Math.floor(K / MIN_K_PER_SPLIT));
+  const usable = TILES.filter(fits);
+  for (const tile of usable) {
+    const groups = Math.ceil(M / tile.BM) * Math.ceil(N / tile.BN);
+    if (groups * maxSplit >= TARGET_GROUPS) return { tile, split: Math.min(maxSplit, Math.ceil(TARGET_GROUPS / groups)) };
+  }
+  const tile = usable[usable.length - 1];
+  return { tile, split: maxSplit };
 }
 
 /**
@@ -159,8 +217,25 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, c: GpuTensor, o: Ma
   }
   if (o.bias && o.bias.size !== N) throw new ShapeError(`webgpu.matmul: bias must have ${N} values, got ${fmtShape(o.bias.shape)}`);
   if (a.buffer === c.buffer || b.buffer === c.buffer) throw new ShapeError("webgpu.matmul: C must not share a buffer with A or B");
-  const t = pickTile(gpu, M, N);
-  const words = new Words().u(M, N, K, offA, offB, offC, o.accumulate ? 1 : 0, o.bias ? 1 : 0).build();
+  const p = plan(gpu, M, N, K);
+  const t = p.tile;
+  let split = o.splitK ?? p.split;
+  if (!Number.isInteger(split) || split < 1) throw new ShapeError(`webgpu.matmul: splitK must be a positive integer, got ${split}`);
+  // The slabs must fit one storage binding.
+  split = Math.max(1, Math.min(split, Math.floor(gpu.limits.maxStorageBufferBindingSize / Math.max(1, M * N * 4))));
+  const kChunk = Math.ceil(K / split / t.BK) * t.BK || t.BK;
+  split = Math.max(1, Math.ceil(K / kChunk));
   const bias = o.bias ? o.bias.buffer : dummyBuffer(gpu);
-  gpu.dispatch(source(t, tA, tB), words, [a.buffer, b.buffer, bias, c.buffer], [Math.ceil(N / t.BN), Math.ceil(M / t.BM)]);
+  const groups: [number, number, number] = [Math.ceil(N / t.BN), Math.ceil(M / t.BM), split];
+  if (split === 1) {
+    const words = new Words().u(M, N, K, offA, offB, offC, o.accumulate ? 1 : 0, o.bias ? 1 : 0, kChunk).build();
+    gpu.dispatch(source(t, tA, tB), words, [a.buffer, b.buffer, bias, c.buffer], groups);
+    return;
+  }
+  const parts = scratchBuffer(gpu, split * M * N * 4);
+  gpu.dispatch(source(t, tA, tB), new Words().u(M, N, K, offA, offB, 0, 0, 0, kChunk).build(), [a.buffer, b.buffer, bias, parts], groups);
+  const total = Math.ceil((M * N) / 256);
+  const gx = Math.min(total, 32768);
+  const sumWords = new Words().u(M * N, N, split, offC, o.accumulate ? 1 : 0, o.bias ? 1 : 0).build();
+  gpu.dispatch(SPLIT_SUM, sumWords, [parts, bias, c.buffer], [gx, Math.ceil(total / gx)]);
 }

@@ -3,10 +3,12 @@ import { type GpuTensor, expectDType } from "./gpu-tensor.js";
 import { type Gpu, Words } from "./runtime.js";
 
 // Over rows (dim 0): 64 adjacent columns per workgroup for coalesced loads, 4 lanes of rows each,
-// the lanes added in workgroup memory. Over columns (dim 1): one workgroup per row, a tree sum.
-// Both add in a fixed order, so results are deterministic.
+// the lanes added in workgroup memory; workgroup row wg.y takes rows [wg.y·rowsPer, …) and writes
+// row wg.y of the output, so a tall matrix is summed in two passes (blocks of rows, then the
+// block sums) instead of a few long serial loops. Over columns (dim 1): one workgroup per row, a
+// tree sum. Both add in a fixed order, so results are deterministic.
 const OVER_ROWS = /* wgsl */ `
-struct P { M: u32, N: u32, scale: f32, accumulate: u32 }
+struct P { M: u32, N: u32, scale: f32, accumulate: u32, rowsPer: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
@@ -14,18 +16,32 @@ var<workgroup> part: array<f32, 256>;
 @compute @workgroup_size(64, 4)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
   let col = wg.x * 64u + lid.x;
+  let rEnd = min(p.M, (wg.y + 1u) * p.rowsPer);
   var s = 0.0;
   if (col < p.N) {
-    for (var r = lid.y; r < p.M; r += 4u) { s += X[r * p.N + col]; }
+    for (var r = wg.y * p.rowsPer + lid.y; r < rEnd; r += 4u) { s += X[r * p.N + col]; }
   }
   part[lid.y * 64u + lid.x] = s;
   workgroupBarrier();
   if (lid.y == 0u && col < p.N) {
+    let o = wg.y * p.N + col;
     var v = (part[lid.x] + part[64u + lid.x] + part[128u + lid.x] + part[192u + lid.x]) * p.scale;
-    if (p.accumulate != 0u) { v += Y[col]; }
-    Y[col] = v;
+    if (p.accumulate != 0u) { v += Y[o]; }
+    Y[o] = v;
   }
 }`;
+
+/** Scratch for the block sums of tall matrices, one per device (dispatches run in order). */
+const scratch = new WeakMap<Gpu, GPUBuffer>();
+function scratchBuffer(gpu: Gpu, bytes: number): GPUBuffer {
+  let b = scratch.get(gpu);
+  if (!b || b.size < bytes) {
+    if (b) gpu.free(b);
+    b = gpu.alloc(bytes);
+    scratch.set(gpu, b);
+  }
+  return b;
+}
 
 const OVER_COLS = /* wgsl */ `
 struct P { M: u32, N: u32, scale: f32, accumulate: u32 }
@@ -71,7 +87,18 @@ export function sum(gpu: Gpu, x: GpuTensor, dim: 0 | 1, out: GpuTensor, o: SumOp
   if (dim !== 0 && dim !== 1) throw new ShapeError(`webgpu.sum: dim must be 0 or 1, got ${String(dim)}`);
   if (out.size !== want) throw new ShapeError(`webgpu.sum: summing ${fmtShape([M, N])} over dim ${dim} gives ${want} values, out has shape ${fmtShape(out.shape)}`);
   if (out.buffer === x.buffer) throw new ShapeError("webgpu.sum: out must be a different buffer than x");
-  const words = new Words().u(M, N).f(o.scale ?? 1).u(o.accumulate ? 1 : 0).build();
-  if (dim === 0) gpu.dispatch(OVER_ROWS, words, [x.buffer, out.buffer], [Math.ceil(N / 64)]);
-  else gpu.dispatch(OVER_COLS, words, [x.buffer, out.buffer], [Math.min(M, 65535), Math.ceil(M / 65535)]);
+  const scale = o.scale ?? 1;
+  const acc = o.accumulate ? 1 : 0;
+  const colGroups = Math.ceil(N / 64);
+  if (dim === 1) {
+    gpu.dispatch(OVER_COLS, new Words().u(M, N).f(scale).u(acc, 0).build(), [x.buffer, out.buffer], [Math.min(M, 65535), Math.ceil(M / 65535)]);
+  } else if (M < 2048 || colGroups >= 128) {
+    gpu.dispatch(OVER_ROWS, new Words().u(M, N).f(scale).u(acc, M).build(), [x.buffer, out.buffer], [colGroups]);
+  } else {
+    const blocks = Math.min(64, Math.ceil(M / 256));
+    const rowsPer = Math.ceil(M / blocks);
+    const parts = scratchBuffer(gpu, blocks * N * 4);
+    gpu.dispatch(OVER_ROWS, new Words().u(M, N).f(1).u(0, rowsPer).build(), [x.buffer, parts], [colGroups, blocks]);
+    gpu.dispatch(OVER_ROWS, new Words().u(blocks, N).f(scale).u(acc, blocks).build(), [parts, out.buffer], [colGroups]);
+  }
 }
