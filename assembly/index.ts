@@ -5,6 +5,7 @@ export * from "./elementwise";
 export * from "./recurrent";
 export * from "./loss";
 export * from "./indexing";
+export * from "./optim";
 
 export function heapBase(): usize {
   return __heap_base;

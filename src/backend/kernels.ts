@@ -60,6 +60,13 @@ export interface KernelSignatures {
     x: View, target: Int32Array, ignoreIndex: number, labelSmoothing: number, lse: TypedArray, gLoss: TypedArray, dx: TypedArray,
   ): void;
 
+  // ---- optimizers ----
+  /**
+   * One Adam step (AdamW with `decoupled`) in place over contiguous p, m, v and, for AMSGrad, vmax,
+   * with PyTorch's single-tensor arithmetic operation by operation, each rounded to p's precision.
+   */
+  adamUpdate(p: TypedArray, grad: TypedArray, m: TypedArray, v: TypedArray, vmax: TypedArray | null, h: AdamHyper): void;
+
   // ---- recurrent cells: one time step over the first n rows of a batch (see RecurrentSpec) ----
   /** pre = xg + hg (gates i, f, g, o; biases folded into xg); writes activated gates, c and h = o·tanh(c). */
   lstmCellForward(n: number, H: number, xg: TypedArray, hg: TypedArray, cPrev: TypedArray, gates: TypedArray, c: TypedArray, h: TypedArray): void;
@@ -101,6 +108,18 @@ export interface KernelSignatures {
   gruSequenceBackward(a: RecurrentBackwardArgs): void;
   rnnSequenceForward(a: RecurrentForwardArgs): void;
   rnnSequenceBackward(a: RecurrentBackwardArgs): void;
+}
+
+/** Hyper-parameters of one Adam step; `step` counts from 1 (bias corrections use it). */
+export interface AdamHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  decoupled: boolean;
+  maximize: boolean;
+  step: number;
 }
 
 export type RecurrentCell = "lstm" | "gru" | "rnnTanh" | "rnnRelu";

@@ -1,6 +1,7 @@
 import { GradlabError } from "../core/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { type FloatArray, lerp, stateTensor } from "./arrays.js";
+import { kernel } from "../backend/registry.js";
+import { type FloatArray, stateTensor } from "./arrays.js";
 import { type BaseOptions, type GuardOptions, Optimizer, type ParamGroup, type ParamState, type ParamsInput } from "./optimizer.js";
 
 export interface AdamOptions extends BaseOptions {
@@ -12,7 +13,8 @@ export interface AdamOptions extends BaseOptions {
 
 /**
  * Adam and AdamW share one update; AdamW decays the weights directly instead of adding λ·p to the
- * gradient. The arithmetic follows PyTorch's single-tensor implementation operation by operation.
+ * gradient. The arithmetic follows PyTorch's single-tensor implementation operation by operation,
+ * in one pass over each parameter by the "adamUpdate" kernel (SIMD in the fast backend).
  */
 abstract class AdamBase extends Optimizer<AdamOptions> {
   protected constructor(
@@ -37,34 +39,13 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
   protected update(p: FloatArray, grad: FloatArray, state: ParamState, group: ParamGroup<AdamOptions>, param: Tensor): void {
     const { lr, eps, weightDecay: wd, amsgrad, maximize } = group;
     const [beta1, beta2] = group.betas;
-    const sign = maximize ? -1 : 1;
     const step = (state.step as number) + 1;
     state.step = step;
     const m = (state.expAvg as Tensor).data as FloatArray;
     const v = (state.expAvgSq as Tensor).data as FloatArray;
     if (amsgrad && !state.maxExpAvgSq) state.maxExpAvgSq = stateTensor(param);
     const vmax = amsgrad ? ((state.maxExpAvgSq as Tensor).data as FloatArray) : null;
-    const biasCorrection1 = 1 - beta1 ** step;
-    const biasCorrection2 = 1 - beta2 ** step;
-    const stepSize = lr / biasCorrection1;
-    const bc2Sqrt = Math.sqrt(biasCorrection2);
-    const decay = 1 - lr * wd;
-    for (let i = 0; i < p.length; i++) {
-      let g = sign * grad[i];
-      if (wd !== 0) {
-        if (this.decoupled) p[i] = p[i] * decay;
-        else g = g + wd * p[i];
-      }
-      m[i] = lerp(m[i], g, 1 - beta1);
-      v[i] = v[i] * beta2 + (1 - beta2) * g * g;
-      let second = v[i];
-      if (vmax) {
-        vmax[i] = Math.max(vmax[i], v[i]);
-        second = vmax[i];
-      }
-      const denom = Math.sqrt(second) / bc2Sqrt + eps;
-      p[i] = p[i] + (-stepSize * m[i]) / denom;
-    }
+    kernel("adamUpdate")(p, grad, m, v, vmax, { lr, beta1, beta2, eps, weightDecay: wd, decoupled: this.decoupled, maximize, step });
   }
 }
 

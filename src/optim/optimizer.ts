@@ -181,13 +181,16 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     const entries: { p: Tensor; group: ParamGroup<O> }[] = [];
     for (const group of this.paramGroups) for (const p of group.params) if (p.grad) entries.push({ p, group });
     const grads = entries.map(({ p }) => gradData(this.name, p));
+    // A NaN or ±Infinity makes its tensor's norm non-finite, so only such tensors are scanned
+    // for the count (one pass over the gradients instead of two on a healthy step).
+    const norms = grads.map(l2Norm);
     let nonFinite = 0;
     let total = 0;
-    for (const g of grads) {
-      for (let i = 0; i < g.length; i++) if (!Number.isFinite(g[i])) nonFinite++;
+    grads.forEach((g, k) => {
+      if (!Number.isFinite(norms[k])) for (let i = 0; i < g.length; i++) if (!Number.isFinite(g[i])) nonFinite++;
       total += g.length;
-    }
-    const gradNorm = pNorm(grads.map((g) => pNorm(g, 2)), 2);
+    });
+    const gradNorm = pNorm(norms, 2);
     const info: StepInfo = { call: this.stepCalls, skipped: false, nonFinite, gradNorm, clipFraction: 0, numParams: entries.length };
     this.lastStepInfo = info;
     if (this.guards.skipNonFinite && nonFinite > 0) {
@@ -309,4 +312,24 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     t.data.set(isDense(v) && v.dtype === p.dtype ? v.data : v.to(p.dtype).toArray());
     return t;
   }
+}
+
+/**
+ * pNorm(g, 2) with the same summation order, in loops that each see one array type: the shared
+ * pNorm also takes plain arrays, and that polymorphism made it ≈5 ns per element.
+ */
+function l2Norm(g: FloatArray): number {
+  return Math.sqrt(g instanceof Float32Array ? sumSquares32(g) : sumSquares64(g));
+}
+
+function sumSquares32(g: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < g.length; i++) s += g[i] * g[i];
+  return s;
+}
+
+function sumSquares64(g: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < g.length; i++) s += g[i] * g[i];
+  return s;
 }

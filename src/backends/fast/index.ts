@@ -26,6 +26,7 @@ import { numel } from "../../core/shape.js";
 import { binary as refBinary, unary as refUnary } from "../js/elementwise.js";
 import { indexAdd as refIndexAdd } from "../js/indexing.js";
 import { matmul as refMatmul } from "../js/matmul.js";
+import { adamUpdate as refAdamUpdate } from "../js/optim.js";
 import { reduce as refReduce } from "../js/reduce.js";
 import * as cells from "../js/recurrent-cells.js";
 import { crossEntropyBackward as refCrossEntropyBackward, crossEntropyForward as refCrossEntropyForward } from "../js/loss.js";
@@ -35,6 +36,7 @@ import { type MatmulPackedOptions, PackedMatrix, matmulF32, matmulPackedF32, pac
 import { type FastDetection, detect, instantiate } from "./loader.js";
 import { indexAddF32 } from "./indexing.js";
 import { crossEntropyBackwardF32, crossEntropyForwardF32 } from "./loss.js";
+import { adamUpdateF32 } from "./optim.js";
 import { gruCellBackwardF32, gruCellForwardF32, lstmCellBackwardF32, lstmCellForwardF32 } from "./recurrent.js";
 import { fastSequenceHandles, sequenceBackwardF32, sequenceForwardF32 } from "./sequence.js";
 import { ArenaFullError, type FastVariant, WasmRuntime } from "./runtime.js";
@@ -74,7 +76,7 @@ function orReference(fast: () => boolean, ref: () => void): void {
  * ≈128 elements, sums and binary ops from ≈512, GEMM from a few thousand flops, gate kernels
  * from ≈64 units.
  */
-export const MIN_SIZE = { unary: 128, binary: 512, reduce: 512, matmulFlop: 4096, cellUnits: 64, lossElements: 256, rowElements: 1024 };
+export const MIN_SIZE = { unary: 128, binary: 512, reduce: 512, matmulFlop: 4096, cellUnits: 64, lossElements: 256, rowElements: 1024, optimElements: 256 };
 
 function allF32(...xs: (TypedArray | null)[]): boolean {
   for (const x of xs) if (x !== null && !(x instanceof Float32Array)) return false;
@@ -111,6 +113,12 @@ function registerFastKernels(): void {
       return refIndexAdd(dst, dstShape, dim, index, src);
     }
     orReference(() => indexAddF32(rt, dst, dstShape, dim, index, src), () => refIndexAdd(dst, dstShape, dim, index, src));
+  });
+  registerKernel("adamUpdate", FAST_BACKEND, (p, grad, m, v, vmax, h) => {
+    const rt = runtime;
+    const ref = (): void => refAdamUpdate(p, grad, m, v, vmax, h);
+    if (!rt || p.length < MIN_SIZE.optimElements || !allF32(p, grad, m, v, vmax)) return ref();
+    orReference(() => (adamUpdateF32(rt, p as Float32Array, grad as Float32Array, m as Float32Array, v as Float32Array, vmax as Float32Array | null, h), true), ref);
   });
   registerRecurrentCells();
   registerLosses();

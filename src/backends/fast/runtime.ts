@@ -34,6 +34,11 @@ export interface WasmExports {
   rnnForward(len: number, relu: number, xg: number, hg: number, h: number): void;
   rnnBackward(len: number, relu: number, h: number, dh: number, dpre: number): void;
   indexAddRows(dst: number, E: number, index: number, L: number, src: number): void;
+  adamStep(
+    n: number, p: number, g: number, m: number, v: number, vmax: number,
+    sign: number, decay: number, wd: number, decoupled: number, decays: number, w: number, wc: number,
+    b2: number, c2: number, bc2: number, eps: number, negStep: number,
+  ): void;
   crossEntropyForward(x: number, N: number, C: number, target: number, ignoreIndex: number, eps: number, loss: number, lse: number): void;
   crossEntropyBackward(
     x: number, N: number, C: number, target: number, ignoreIndex: number, eps: number, lse: number, gLoss: number, dx: number,

@@ -3,6 +3,7 @@ import { binary, clamp, copy, unary, where } from "./elementwise.js";
 import { gather, indexAdd, indexSelect, scatterAdd } from "./indexing.js";
 import { crossEntropyBackward, crossEntropyForward } from "./loss.js";
 import { matmul } from "./matmul.js";
+import { adamUpdate } from "./optim.js";
 import { argReduce, reduce } from "./reduce.js";
 import { recurrentSequenceBackward, recurrentSequenceForward } from "./recurrent.js";
 import * as cells from "./recurrent-cells.js";
@@ -24,6 +25,7 @@ export function registerReferenceBackend(): void {
   registerKernel("indexAdd", b, indexAdd);
   registerKernel("crossEntropyForward", b, crossEntropyForward);
   registerKernel("crossEntropyBackward", b, crossEntropyBackward);
+  registerKernel("adamUpdate", b, adamUpdate);
   registerKernel("lstmCellForward", b, cells.lstmCellForward);
   registerKernel("lstmCellBackward", b, cells.lstmCellBackward);
   registerKernel("gruCellForward", b, cells.gruCellForward);
