@@ -1,8 +1,9 @@
 // GPU benchmark (issue 9): the WebGPU GEMM sweep and the S/M LSTM language-model training step.
 //   node --import tsx bench/gpu.ts [--quick] [--json out.json] [--no-torch] [--python path]
-//        [--gemm 8192x768x2048,...] [--configs S,M] [--backend vulkan|opengles] [--timeout s]
+//        [--gemm 8192x768x2048,...] [--configs S,M] [--cells lstm,gru] [--backend vulkan|opengles]
+//        [--timeout s]
 // GEMM shapes are M×K×N (C[M,N] = A[M,K]·B[K,N], float32), figures in TFLOP/s. The LM step is
-// bench/run.ts's (Embedding → LSTM → Linear on every step → cross-entropy → backward → Adam) in
+// bench/run.ts's (Embedding → LSTM/GRU → Linear on every step → cross-entropy → backward → Adam) in
 // tokens (batch × steps) per second, each step one submit, the loss read once at the end of a run.
 // Every figure runs in its own Node process (one abort loses one figure), which writes its result
 // before it destroys the device and exits. When python3 has torch with CUDA, bench/torch_gpu.py
@@ -78,10 +79,10 @@ async function timeGemm(gpu: gl.webgpu.Gpu, M: number, K: number, N: number): Pr
   return { seconds: times[0], median: times[Math.floor(times.length / 2)], tflops: flops / times[0] / 1e12, itersPerSubmit: iters };
 }
 
-async function timeLM(gpu: gl.webgpu.Gpu, cfg: LMConfig): Promise<Record<string, number>> {
+async function timeLM(gpu: gl.webgpu.Gpu, cfg: LMConfig, cell: "lstm" | "gru"): Promise<Record<string, number>> {
   const { B, T, V, E, H } = cfg;
   gl.manualSeed(0);
-  const model = gl.webgpu.GpuLSTMLanguageModel.create(gpu, { vocabSize: V, embeddingDim: E, hiddenSize: H, lr: 1e-3 });
+  const model = gl.webgpu.GpuRNNLM.create(gpu, { vocabSize: V, embeddingDim: E, hiddenSize: H, lr: 1e-3, cell });
   const x = gl.tensor(lcg(T * B, V, 1), { dtype: "int32", shape: [T, B] });
   const y = gl.tensor(lcg(T * B, V, 2), { dtype: "int32", shape: [T * B] });
   model.step(x, y);
@@ -148,7 +149,8 @@ async function child(): Promise<void> {
     } else {
       const cfg = CONFIGS[value("--config", "")];
       if (!cfg) throw new Error(`unknown config ${value("--config", "")}`);
-      result = { kind: "lm", config: cfg.name, ...cfg, ...(await timeLM(gpu, cfg)) };
+      const cell = value("--cell", "lstm") as "lstm" | "gru";
+      result = { kind: "lm", cell, config: cfg.name, key: `${cell}-${cfg.name}`, ...cfg, ...(await timeLM(gpu, cfg, cell)) };
     }
     result.adapter = { backend: gpu.backend, ...gpu.info };
   } catch (e) {
@@ -207,7 +209,7 @@ function torchScript(): string {
   return existsSync(beside) ? beside : resolve("bench", "torch_gpu.py");
 }
 
-function runTorch(py: string, gemms: string[], configs: LMConfig[], timeoutS: number): Record<string, unknown> {
+function runTorch(py: string, gemms: string[], configs: (LMConfig & { cell: string })[], timeoutS: number): Record<string, unknown> {
   const r = spawnSync(py, [torchScript(), "--gemm", gemms.join(","), "--configs", JSON.stringify(configs), ...(quick ? ["--quick"] : [])], {
     encoding: "utf8",
     timeout: timeoutS * 1000,
@@ -224,30 +226,36 @@ async function parent(): Promise<void> {
     if (!CONFIGS[c]) throw new Error(`unknown config ${c} (Q, S or M)`);
     return CONFIGS[c];
   });
+  const cells = value("--cells", "lstm,gru").split(",").filter((c) => c);
+  for (const c of cells) if (c !== "lstm" && c !== "gru") throw new Error(`unknown cell ${c} (lstm or gru)`);
   const timeoutS = Number(value("--timeout", quick ? "120" : "150"));
   const out = value("--json", join("bench", "results", `gpu-${new Date().toISOString().slice(0, 10)}.json`));
   mkdirSync(dirname(out), { recursive: true });
   const results: Record<string, unknown> = { date: new Date().toISOString(), node: process.version, quick, gemm: [], lm: [], torch: null };
   const save = (): void => writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
-  const figures: Figure[] = [
-    ...configs.map((c) => ({ args: ["--child", "lm", "--config", c.name], label: `LM ${c.name}` })),
-    ...gemms.map((g) => ({ args: ["--child", "gemm", "--shape", g], label: `GEMM ${g}` })),
-  ];
-  for (const f of figures) {
+  // LSTM (the issue's figure) first, then the GEMMs, then PyTorch, then GRU: a run cut short loses
+  // the least important figures.
+  const lm = (cell: string): Figure[] => configs.map((c) => ({ args: ["--child", "lm", "--config", c.name, "--cell", cell], label: `LM ${cell} ${c.name}` }));
+  const before: Figure[] = [...(cells.includes("lstm") ? lm("lstm") : []), ...gemms.map((g) => ({ args: ["--child", "gemm", "--shape", g], label: `GEMM ${g}` }))];
+  const after: Figure[] = cells.includes("gru") ? lm("gru") : [];
+  const runFigure = async (f: Figure): Promise<void> => {
     log(`${f.label} ...`);
     const r = await runChild(f, timeoutS);
     (r.kind === "lm" || f.args[1] === "lm" ? (results.lm as unknown[]) : (results.gemm as unknown[])).push({ label: f.label, ...r });
     save();
     log(`${f.label}: ${r.error ? `FAILED ${String(r.error).split("\n")[0]}` : r.tflops !== undefined ? `${((r.tflops as number) * 1000).toFixed(2)} GFLOP/s` : `${Math.round(r.tokensPerSecond as number)} tokens/s`}${r.exit ? ` (exit ${r.exit})` : ""}`);
-  }
+  };
+  for (const f of before) await runFigure(f);
   const py = torchPython();
   if (py) {
     log("PyTorch (CUDA) ...");
-    results.torch = runTorch(py, gemms, configs, Number(value("--torch-timeout", "300")));
+    const torchConfigs = cells.flatMap((cell) => configs.map((c) => ({ ...c, cell })));
+    results.torch = runTorch(py, gemms, torchConfigs, Number(value("--torch-timeout", "300")));
     save();
   } else {
     results.torch = { skipped: "no python3 with torch.cuda (or --no-torch)" };
   }
+  for (const f of after) await runFigure(f);
   printTable(results);
   save();
   log(`results in ${out}`);
@@ -258,8 +266,8 @@ function printTable(results: Record<string, unknown>): void {
   const lines = ["", "| figure | gradlab WebGPU | PyTorch CUDA | ratio |", "|---|---|---|---|"];
   for (const r of results.lm as Record<string, unknown>[]) {
     const ours = r.tokensPerSecond as number | undefined;
-    const theirs = torch?.lm?.[r.config as string]?.tokensPerSecond;
-    lines.push(`| LM ${String(r.config ?? r.label)} train (tokens/s) | ${ours ? Math.round(ours) : "failed"} | ${theirs ? Math.round(theirs) : "–"} | ${ours && theirs ? (ours / theirs).toFixed(3) : "–"} |`);
+    const theirs = torch?.lm?.[r.key as string]?.tokensPerSecond;
+    lines.push(`| LM ${String(r.key ?? r.label)} train (tokens/s) | ${ours ? Math.round(ours) : "failed"} | ${theirs ? Math.round(theirs) : "–"} | ${ours && theirs ? (ours / theirs).toFixed(3) : "–"} |`);
   }
   for (const r of results.gemm as Record<string, unknown>[]) {
     const ours = r.tflops as number | undefined;

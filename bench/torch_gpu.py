@@ -1,8 +1,8 @@
 # The PyTorch/CUDA side of bench/gpu.ts: the same float32 GEMMs (TF32 off, so cuBLAS does true
-# float32) and the same LSTM language-model training step (Embedding -> cuDNN nn.LSTM -> Linear ->
+# float32) and the same recurrent language-model training step (Embedding -> cuDNN nn.LSTM/GRU -> Linear ->
 # cross-entropy -> backward -> Adam), timed with CUDA synchronisation. Prints one line
 # "RESULT {json}" at the end (and partial ones as "PARTIAL {json}" on the way).
-#   python3 bench/torch_gpu.py --gemm 8192x768x2048,... --configs '[{"name":"S","B":32,...}]' [--quick]
+#   python3 bench/torch_gpu.py --gemm 8192x768x2048,... --configs '[{"name":"S","cell":"lstm","B":32,...}]' [--quick]
 import argparse
 import json
 import sys
@@ -37,7 +37,7 @@ def time_lm(cfg, quick):
     B, T, V, E, H = cfg["B"], cfg["T"], cfg["V"], cfg["E"], cfg["H"]
     torch.manual_seed(0)
     emb = torch.nn.Embedding(V, E).cuda()
-    rnn = torch.nn.LSTM(E, H).cuda()
+    rnn = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cfg.get("cell", "lstm")](E, H).cuda()
     head = torch.nn.Linear(H, V).cuda()
     params = [*emb.parameters(), *rnn.parameters(), *head.parameters()]
     opt = torch.optim.Adam(params, lr=1e-3)
@@ -94,19 +94,20 @@ def main():
         except Exception as e:  # one failed figure must not lose the others
             res["gemm"][shape] = {"error": repr(e)}
         print("PARTIAL " + json.dumps({shape: res["gemm"][shape]}), flush=True)
+    key = lambda cfg: cfg.get("cell", "lstm") + "-" + cfg["name"]
     for cfg in json.loads(a.configs):
         try:
-            res["lm"][cfg["name"]] = time_lm(cfg, a.quick)
+            res["lm"][key(cfg)] = time_lm(cfg, a.quick)
         except Exception as e:
-            res["lm"][cfg["name"]] = {"error": repr(e)}
-        print("PARTIAL " + json.dumps({cfg["name"]: res["lm"][cfg["name"]]}), flush=True)
+            res["lm"][key(cfg)] = {"error": repr(e)}
+        print("PARTIAL " + json.dumps({key(cfg): res["lm"][key(cfg)]}), flush=True)
     # PyTorch's own default lets cuDNN use TF32 inside the LSTM: reported beside, for reference.
     torch.backends.cudnn.allow_tf32 = True
     for cfg in json.loads(a.configs):
         try:
-            res["lmTf32Default"][cfg["name"]] = time_lm(cfg, a.quick)
+            res["lmTf32Default"][key(cfg)] = time_lm(cfg, a.quick)
         except Exception as e:
-            res["lmTf32Default"][cfg["name"]] = {"error": repr(e)}
+            res["lmTf32Default"][key(cfg)] = {"error": repr(e)}
     print("RESULT " + json.dumps(res), flush=True)
 
 

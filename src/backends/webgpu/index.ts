@@ -15,3 +15,4 @@ export {
   lstmBackward, lstmForward, lstmGatesBackward, lstmGatesForward, lstmWork,
   type LstmGrads, type LstmWeights, type LstmWork,
 } from "./lstm.js";
+export { gruBackward, gruForward, gruWork, type GruWeights, type GruWork } from "./gru.js";

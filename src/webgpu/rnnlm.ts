@@ -4,11 +4,13 @@ import { contiguousStrides, numel } from "../core/shape.js";
 import { RNNLM } from "../models/rnnlm.js";
 import { Tensor } from "../tensor/tensor.js";
 import {
-  type AdamHyper, type Gpu, GpuTensor, type LstmWork, adamScalars, adamStep, checkIds, crossEntropy, embedding,
-  embeddingBackward, embeddingIndex, lstmBackward, lstmForward, lstmWork, matmul, sum,
+  type AdamHyper, type Gpu, GpuTensor, type GruWork, type LstmWork, adamScalars, adamStep, checkIds, crossEntropy, embedding,
+  embeddingBackward, embeddingIndex, gruBackward, gruForward, gruWork, lstmBackward, lstmForward, lstmWork, matmul, sum,
 } from "../backends/webgpu/index.js";
 
-export interface GpuLSTMLanguageModelOptions {
+export interface GpuRNNLMOptions {
+  /** "lstm" (default) or "gru" (PyTorch's, b_hn inside the reset product). */
+  cell?: "lstm" | "gru";
   vocabSize: number;
   embeddingDim: number;
   hiddenSize: number;
@@ -22,7 +24,7 @@ export interface GpuLSTMLanguageModelOptions {
   ignoreIndex?: number;
 }
 
-/** PyTorch names of the parameters, as gradlab's RNNLM (cell "lstm", one layer) has them. */
+/** PyTorch names of the parameters, as gradlab's RNNLM (one layer) has them. */
 const NAMES = [
   "embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "decoder.weight", "decoder.bias",
 ] as const;
@@ -37,7 +39,7 @@ interface StepBuffers {
   offsets: GpuTensor;
   order: GpuTensor;
   X: GpuTensor;
-  lstm: LstmWork;
+  rnn: LstmWork | GruWork;
   logits: GpuTensor;
   dlogits: GpuTensor;
   rowLoss: GpuTensor;
@@ -46,12 +48,13 @@ interface StepBuffers {
 }
 
 /**
- * Embedding → LSTM (one layer) → Linear on every step → mean cross-entropy → backward → Adam, all
- * on the GPU, one submit per training step and no host round trip inside it (see lstmForward /
- * lstmBackward for the recurrent part). The loss is read back only when asked. Weights load from
- * and export to a CPU model's state dict with PyTorch names (gl.models.RNNLM, cell "lstm").
+ * Embedding → LSTM or GRU (one layer) → Linear on every step → mean cross-entropy → backward →
+ * Adam, all on the GPU, one submit per training step and no host round trip inside it (see
+ * lstmForward / gruForward and their backward twins for the recurrent part). The loss is read back
+ * only when asked. Weights load from and export to a CPU gl.models.RNNLM's state dict (PyTorch names).
  */
-export class GpuLSTMLanguageModel {
+export class GpuRNNLM {
+  readonly cell: "lstm" | "gru";
   readonly V: number;
   readonly E: number;
   readonly H: number;
@@ -69,10 +72,12 @@ export class GpuLSTMLanguageModel {
 
   private constructor(
     readonly gpu: Gpu,
-    o: GpuLSTMLanguageModelOptions,
+    o: GpuRNNLMOptions,
   ) {
+    this.cell = o.cell ?? "lstm";
+    if (this.cell !== "lstm" && this.cell !== "gru") throw new GradlabError(`GpuRNNLM: cell must be "lstm" or "gru", got ${JSON.stringify(o.cell)}`);
     for (const k of ["vocabSize", "embeddingDim", "hiddenSize"] as const) {
-      if (!Number.isInteger(o[k]) || o[k] < 1) throw new GradlabError(`GpuLSTMLanguageModel: ${k} must be a positive integer, got ${o[k]}`);
+      if (!Number.isInteger(o[k]) || o[k] < 1) throw new GradlabError(`GpuRNNLM: ${k} must be a positive integer, got ${o[k]}`);
     }
     this.V = o.vocabSize;
     this.E = o.embeddingDim;
@@ -97,18 +102,19 @@ export class GpuLSTMLanguageModel {
    * A model on `gpu`, with the weights of `init` (a state dict with PyTorch names, e.g.
    * `new gl.models.RNNLM({ ..., cell: "lstm" }).stateDict()`) or else PyTorch's initialisation.
    */
-  static create(gpu: Gpu, o: GpuLSTMLanguageModelOptions, init?: Record<string, View>): GpuLSTMLanguageModel {
-    const model = new GpuLSTMLanguageModel(gpu, o);
-    const sd = init ?? new RNNLM({ vocabSize: o.vocabSize, embeddingDim: o.embeddingDim, hiddenSize: o.hiddenSize, cell: "lstm" }).stateDict();
+  static create(gpu: Gpu, o: GpuRNNLMOptions, init?: Record<string, View>): GpuRNNLM {
+    const model = new GpuRNNLM(gpu, o);
+    const sd = init ?? new RNNLM({ vocabSize: o.vocabSize, embeddingDim: o.embeddingDim, hiddenSize: o.hiddenSize, cell: model.cell }).stateDict();
     model.loadStateDict(sd);
     return model;
   }
 
   private shapeOf(n: Name): number[] {
     const { V, E, H } = this;
+    const G = (this.cell === "lstm" ? 4 : 3) * H;
     const shapes: Record<Name, number[]> = {
-      "embedding.weight": [V, E], "rnn.weight_ih_l0": [4 * H, E], "rnn.weight_hh_l0": [4 * H, H], "rnn.bias_ih_l0": [4 * H],
-      "rnn.bias_hh_l0": [4 * H], "decoder.weight": [V, H], "decoder.bias": [V],
+      "embedding.weight": [V, E], "rnn.weight_ih_l0": [G, E], "rnn.weight_hh_l0": [G, H], "rnn.bias_ih_l0": [G],
+      "rnn.bias_hh_l0": [G], "decoder.weight": [V, H], "decoder.bias": [V],
     };
     return shapes[n];
   }
@@ -118,12 +124,12 @@ export class GpuLSTMLanguageModel {
     const missing = NAMES.filter((n) => !(n in sd));
     const extra = Object.keys(sd).filter((k) => !(NAMES as readonly string[]).includes(k));
     if (missing.length || extra.length) {
-      throw new GradlabError(`GpuLSTMLanguageModel.loadStateDict: missing ${JSON.stringify(missing)}, unexpected ${JSON.stringify(extra)}`);
+      throw new GradlabError(`GpuRNNLM.loadStateDict: missing ${JSON.stringify(missing)}, unexpected ${JSON.stringify(extra)}`);
     }
     for (const n of NAMES) {
       const want = this.shapeOf(n);
       if (sd[n].shape.join() !== want.join()) {
-        throw new ShapeError(`GpuLSTMLanguageModel.loadStateDict: "${n}" has shape ${fmtShape(sd[n].shape)}, expected ${fmtShape(want)}`);
+        throw new ShapeError(`GpuRNNLM.loadStateDict: "${n}" has shape ${fmtShape(sd[n].shape)}, expected ${fmtShape(want)}`);
       }
       this.params[n].release();
       this.params[n] = GpuTensor.fromTensor(sd[n], this.gpu);
@@ -156,7 +162,7 @@ export class GpuLSTMLanguageModel {
 
   private releaseBuffers(): void {
     if (!this.bufs) return;
-    for (const t of [...Object.values(this.bufs), ...Object.values(this.bufs.lstm)]) if (t instanceof GpuTensor) t.release();
+    for (const t of [...Object.values(this.bufs), ...Object.values(this.bufs.rnn)]) if (t instanceof GpuTensor) t.release();
     this.bufs = null;
   }
 
@@ -168,7 +174,7 @@ export class GpuLSTMLanguageModel {
     const e = (shape: number[], dtype: "float32" | "int32" = "float32"): GpuTensor => GpuTensor.empty(gpu, shape, dtype);
     this.bufs = {
       T, B, ids: e([N], "int32"), targets: e([N], "int32"), offsets: e([V + 1], "int32"), order: e([Math.max(1, N)], "int32"),
-      X: e([N, E]), lstm: lstmWork(gpu, T, B, H), logits: e([N, V]), dlogits: e([N, V]), rowLoss: e([N]), dY: e([T, B, H]), dX: e([N, E]),
+      X: e([N, E]), rnn: this.cell === "lstm" ? lstmWork(gpu, T, B, H) : gruWork(gpu, T, B, H), logits: e([N, V]), dlogits: e([N, V]), rowLoss: e([N]), dY: e([T, B, H]), dX: e([N, E]),
     };
     return this.bufs;
   }
@@ -179,19 +185,19 @@ export class GpuLSTMLanguageModel {
    */
   forwardBackward(inputs: View, targets: View): void {
     const { gpu, V, H, params: p, grads: g } = this;
-    if (inputs.shape.length !== 2) throw new ShapeError(`GpuLSTMLanguageModel: inputs must be [T, B], got ${fmtShape(inputs.shape)}`);
+    if (inputs.shape.length !== 2) throw new ShapeError(`GpuRNNLM: inputs must be [T, B], got ${fmtShape(inputs.shape)}`);
     const [T, B] = inputs.shape;
-    if (numel(targets.shape) !== T * B) throw new ShapeError(`GpuLSTMLanguageModel: targets ${fmtShape(targets.shape)} must hold T·B = ${T * B} values`);
+    if (numel(targets.shape) !== T * B) throw new ShapeError(`GpuRNNLM: targets ${fmtShape(targets.shape)} must hold T·B = ${T * B} values`);
     const ids = int32("inputs", inputs);
     const tg = int32("targets", targets);
-    checkIds("GpuLSTMLanguageModel inputs", ids, V);
+    checkIds("GpuRNNLM inputs", ids, V);
     let count = 0;
     for (let i = 0; i < tg.length; i++) {
       if (tg[i] === this.ignoreIndex) continue;
-      if (tg[i] < 0 || tg[i] >= V) throw new GradlabError(`GpuLSTMLanguageModel: target ${tg[i]} at position ${i} is out of range for ${V} classes`);
+      if (tg[i] < 0 || tg[i] >= V) throw new GradlabError(`GpuRNNLM: target ${tg[i]} at position ${i} is out of range for ${V} classes`);
       count++;
     }
-    if (count === 0) throw new GradlabError("GpuLSTMLanguageModel: every target is ignoreIndex; the mean loss is undefined");
+    if (count === 0) throw new GradlabError("GpuRNNLM: every target is ignoreIndex; the mean loss is undefined");
     const b = this.buffers(T, B);
     const N = T * B;
     b.ids.write(ids);
@@ -203,16 +209,18 @@ export class GpuLSTMLanguageModel {
 
     const w = { wIh: p["rnn.weight_ih_l0"], wHh: p["rnn.weight_hh_l0"], bIh: p["rnn.bias_ih_l0"], bHh: p["rnn.bias_hh_l0"] };
     embedding(gpu, p["embedding.weight"], b.ids, b.X);
-    lstmForward(gpu, w, b.X, b.lstm);
+    if (this.cell === "lstm") lstmForward(gpu, w, b.X, b.rnn as LstmWork);
+    else gruForward(gpu, w, b.X, b.rnn as GruWork);
     // The outputs h_1..h_T are slots 1..T of the hidden-state buffer.
-    matmul(gpu, b.lstm.Hs, p["decoder.weight"], b.logits, { transB: true, bias: p["decoder.bias"], M: N, N: V, K: H, offsetA: B * H });
+    matmul(gpu, b.rnn.Hs, p["decoder.weight"], b.logits, { transB: true, bias: p["decoder.bias"], M: N, N: V, K: H, offsetA: B * H });
     crossEntropy(gpu, b.logits, b.targets, b.rowLoss, this.lossBuf, b.dlogits, { ignoreIndex: this.ignoreIndex, count });
 
-    matmul(gpu, b.dlogits, b.lstm.Hs, g["decoder.weight"], { transA: true, M: V, N: H, K: N, offsetB: B * H });
+    matmul(gpu, b.dlogits, b.rnn.Hs, g["decoder.weight"], { transA: true, M: V, N: H, K: N, offsetB: B * H });
     sum(gpu, b.dlogits, 0, g["decoder.bias"]);
     matmul(gpu, b.dlogits, p["decoder.weight"], b.dY, { M: N, N: H, K: V });
     const lg = { wIh: g["rnn.weight_ih_l0"], wHh: g["rnn.weight_hh_l0"], bIh: g["rnn.bias_ih_l0"], bHh: g["rnn.bias_hh_l0"] };
-    lstmBackward(gpu, w, b.X, b.lstm, b.dY, lg, b.dX);
+    if (this.cell === "lstm") lstmBackward(gpu, w, b.X, b.rnn as LstmWork, b.dY, lg, b.dX);
+    else gruBackward(gpu, w, b.X, b.rnn as GruWork, b.dY, lg, b.dX);
     embeddingBackward(gpu, b.dX, b.offsets, b.order, g["embedding.weight"]);
   }
 
@@ -238,7 +246,7 @@ export class GpuLSTMLanguageModel {
 }
 
 function int32(what: string, t: View): Int32Array {
-  if (!(t.data instanceof Int32Array)) throw new DTypeError(`GpuLSTMLanguageModel: ${what} must be int32, got ${t.data.constructor.name}`);
+  if (!(t.data instanceof Int32Array)) throw new DTypeError(`GpuRNNLM: ${what} must be int32, got ${t.data.constructor.name}`);
   const n = numel(t.shape);
   // Contiguous tensors pass their data through; others are gathered in row-major order.
   if (t.offset === 0 && t.data.length === n && contiguousStrides(t.shape).every((s, i) => s === t.strides[i] || t.shape[i] === 1)) return t.data;

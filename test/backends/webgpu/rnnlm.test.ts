@@ -14,9 +14,11 @@ function batch(seed: number): { x: gl.Tensor; y: gl.Tensor } {
   return { x, y };
 }
 
+type Cell = "lstm" | "gru";
+
 /** A float32 CPU model for the weights and its float64 twin for the reference sums. */
-function cpuModels(seed: number): { sd: Record<string, gl.Tensor>; ref: gl.models.RNNLM } {
-  const m = new gl.models.RNNLM({ ...cfg, cell: "lstm", generator: new gl.Generator(seed) });
+function cpuModels(seed: number, cell: Cell = "lstm"): { sd: Record<string, gl.Tensor>; ref: gl.models.RNNLM } {
+  const m = new gl.models.RNNLM({ ...cfg, cell, generator: new gl.Generator(seed) });
   const sd = m.stateDict();
   return { sd, ref: m.to({ dtype: "float64" }) };
 }
@@ -29,11 +31,11 @@ function assertTensorNear(got: gl.Tensor, want: gl.Tensor, what: string, rtol = 
   assertNear(got.toArray(), w, 1e-5 * Math.max(max, 1e-3), rtol, what);
 }
 
-describe("webgpu LSTM language model", { skip }, () => {
-  test("loss and every parameter gradient equal gradlab's CPU autograd on the same weights", async () => {
+describe("webgpu recurrent language model", { skip }, () => {
+  for (const cell of ["lstm", "gru"] as const) test(`${cell}: loss and every parameter gradient equal gradlab's CPU autograd on the same weights`, async () => {
     const gpu = gpuOf();
-    const { sd, ref } = cpuModels(1);
-    const model = gl.webgpu.GpuLSTMLanguageModel.create(gpu, cfg, sd);
+    const { sd, ref } = cpuModels(1, cell);
+    const model = gl.webgpu.GpuRNNLM.create(gpu, { ...cfg, cell }, sd);
     const { x, y } = batch(5);
     await gpu.sync();
     const submits = gpu.submits;
@@ -49,11 +51,11 @@ describe("webgpu LSTM language model", { skip }, () => {
     for (const [name, p] of Object.entries(named)) assertTensorNear(grads[name], p.grad!, `grad ${name}`);
   });
 
-  test("two Adam steps equal gl.optim.Adam on the CPU; the state dict round-trips by name", async () => {
+  for (const cell of ["lstm", "gru"] as const) test(`${cell}: two Adam steps equal gl.optim.Adam on the CPU; the state dict round-trips by name`, async () => {
     const gpu = gpuOf();
-    const { sd, ref } = cpuModels(2);
+    const { sd, ref } = cpuModels(2, cell);
     const opts = { lr: 1e-2, betas: [0.8, 0.95] as [number, number], eps: 1e-6, weightDecay: 0.01 };
-    const model = gl.webgpu.GpuLSTMLanguageModel.create(gpu, { ...cfg, ...opts }, sd);
+    const model = gl.webgpu.GpuRNNLM.create(gpu, { ...cfg, ...opts, cell }, sd);
     const opt = new gl.optim.Adam(ref.parameters(), opts);
     for (const seed of [7, 9]) {
       const { x, y } = batch(seed);
@@ -65,14 +67,14 @@ describe("webgpu LSTM language model", { skip }, () => {
     const after = await model.stateDict();
     for (const [name, p] of ref.namedParameters()) assertTensorNear(after[name], p, `weight ${name} after 2 steps`, 2e-4);
     // The exported weights load into a fresh CPU model under the same names.
-    const back = new gl.models.RNNLM({ ...cfg, cell: "lstm" });
+    const back = new gl.models.RNNLM({ ...cfg, cell });
     back.loadStateDict(after);
     assert.deepEqual(back.decoder.bias!.toArray(), after["decoder.bias"].toArray());
   });
 
-  test("training on the GPU lowers the loss", async () => {
+  for (const cell of ["lstm", "gru"] as const) test(`${cell}: training on the GPU lowers the loss`, async () => {
     const gpu = gpuOf();
-    const model = gl.webgpu.GpuLSTMLanguageModel.create(gpu, { vocabSize: 7, embeddingDim: 8, hiddenSize: 16, lr: 0.02 });
+    const model = gl.webgpu.GpuRNNLM.create(gpu, { vocabSize: 7, embeddingDim: 8, hiddenSize: 16, lr: 0.02, cell });
     // A learnable sequence: each token's successor is determined by it.
     const ids = Int32Array.from({ length: 9 * 4 }, (_, i) => (i * 3) % 7);
     const x = gl.tensor(ids.slice(0, 32), { dtype: "int32", shape: [8, 4] });
@@ -87,13 +89,15 @@ describe("webgpu LSTM language model", { skip }, () => {
 
   test("bad inputs are clear errors", () => {
     const gpu = gpuOf();
-    const model = gl.webgpu.GpuLSTMLanguageModel.create(gpu, cfg);
+    const model = gl.webgpu.GpuRNNLM.create(gpu, cfg);
     const { x, y } = batch(3);
     assert.throws(() => model.forwardBackward(x.reshape([T * B]), y), (e: Error) => e instanceof ShapeError && /\[T, B\]/.test(e.message));
     assert.throws(() => model.forwardBackward(gl.tensor([[11]], { dtype: "int32" }), gl.tensor([0], { dtype: "int32" })), /index 11 at position 0 is out of range for 11/);
     assert.throws(() => model.forwardBackward(x, gl.full([T, B], 12, { dtype: "int32" })), /target 12 at position 0 is out of range/);
     assert.throws(() => model.forwardBackward(x.to("float32"), y), /inputs must be int32/);
     assert.throws(() => model.loadStateDict({}), /missing \["embedding.weight"/);
+    assert.throws(() => model.loadStateDict(cpuModels(4, "gru").sd), /"rnn.weight_ih_l0" has shape \[15, 6\], expected \[20, 6\]/);
+    assert.throws(() => gl.webgpu.GpuRNNLM.create(gpu, { ...cfg, cell: "rnn" as "gru" }), /cell must be "lstm" or "gru"/);
     const { sd } = cpuModels(3);
     assert.throws(() => model.loadStateDict({ ...sd, "decoder.bias": gl.zeros([3]) }), /"decoder.bias" has shape \[3\], expected \[11\]/);
     model.release();
