@@ -169,7 +169,7 @@ export class T5TrainSession {
   /** Reopens a run from train_args.json and its newest readable trainer state. */
   static async resume(out: string): Promise<{ session: T5TrainSession; path: string }> {
     if (!existsSync(join(out, ARGS))) throw new RunError(`${out} is not a t5 training run: ${join(out, ARGS)} is missing`);
-    const args = readJsonFile(join(out, ARGS), "training arguments") as T5TrainArgs;
+    const args = checkArgs(readJsonFile(join(out, ARGS), "training arguments"), join(out, ARGS));
     const tok = await gl.t5.T5Tokenizer.fromFile(join(out, "spiece.model"));
     const s = T5TrainSession.build(out, args, tok);
     const got = await gl.io.loadLatestCheckpoint(out, s.targets(), { prefix: STATE_PREFIX });
@@ -293,6 +293,24 @@ export class T5TrainSession {
   private log(record: Record<string, unknown>): void {
     appendFileSync(join(this.out, "log.jsonl"), JSON.stringify(record) + "\n");
   }
+}
+
+/** train_args.json as written by create(); anything else (an edited or foreign file) is refused by field. */
+function checkArgs(raw: unknown, path: string): T5TrainArgs {
+  const bad = (field: string, want: string): never => {
+    throw new RunError(`${path}: "${field}" must be ${want}; the file was not written by gradlab t5 train, or was edited`);
+  };
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) bad("(top level)", "an object");
+  const a = raw as Record<string, unknown>;
+  if (a.objective !== "span" && a.objective !== "tasks") bad("objective", '"span" or "tasks"');
+  if (a.data !== null && typeof a.data !== "string") bad("data", "a path or null");
+  const init = a.init as Record<string, unknown> | null;
+  if (typeof init !== "object" || init === null || (typeof init.config !== "string" && typeof init.model !== "string")) bad("init", '{ "config": ... } or { "model": ... }');
+  if (typeof a.modelConfig !== "object" || a.modelConfig === null) bad("modelConfig", "a T5 config object");
+  for (const k of ["steps", "batchSize", "warmupSteps", "window", "evalExamples"]) if (!Number.isInteger(a[k]) || (a[k] as number) < 1) bad(k, "an integer ≥ 1");
+  for (const k of ["seed", "saveEvery", "evalEvery"]) if (!Number.isInteger(a[k]) || (a[k] as number) < 0) bad(k, "an integer ≥ 0");
+  for (const k of ["lr", "maxGradNorm"]) if (typeof a[k] !== "number" || !((a[k] as number) >= 0)) bad(k, "a number ≥ 0");
+  return a as unknown as T5TrainArgs;
 }
 
 /** Drops log lines after the restored step (and a line cut short by a crash). */

@@ -131,7 +131,7 @@ test("t5 train refuses bad input with errors that name the file or option", () =
   fails([...SHORT, "--out", taken], /already holds a training run; continue it with --resume/);
 });
 
-test("t5 train --resume refuses a truncated trainer state, naming the file", () => {
+test("t5 train --resume refuses a truncated trainer state and edited training arguments, naming the file", () => {
   const out = join(dir, "truncated");
   const r = cli(["t5", "train", ...SHORT, "--steps", "1", "--window", "16", "--eval-examples", "4", "--out", out]);
   assert.equal(r.status, 0, r.stderr);
@@ -140,4 +140,9 @@ test("t5 train --resume refuses a truncated trainer state, naming the file", () 
   const again = cli(["t5", "train", "--resume", out, "--steps", "2"]);
   assert.notEqual(again.status, 0);
   assert.match(again.stderr, /trainer_state-00000001\.safetensors: not a readable safetensors file \(truncated or corrupt\)/);
+  const argsPath = join(out, "train_args.json");
+  writeFileSync(argsPath, JSON.stringify({ ...JSON.parse(readFileSync(argsPath, "utf8")), batchSize: "big" }));
+  const edited = cli(["t5", "train", "--resume", out, "--steps", "2"]);
+  assert.notEqual(edited.status, 0);
+  assert.match(edited.stderr, /train_args\.json: "batchSize" must be an integer ≥ 1/);
 });
