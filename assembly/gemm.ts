@@ -49,6 +49,17 @@ function packA(src: usize, rs: i32, cs: i32, rows: i32, cols: i32, dst: usize): 
         }
         dst += <usize>(4 * MR) << 2;
       }
+    } else if (rs == 1 && r == MR) {
+      // Transposed A (the weight-gradient products dGᵀ·X): a panel's MR values of one column lie
+      // side by side, so each column is one 8-byte copy (and one float for MR = 3).
+      const cb = <usize>cs << 2;
+      let s = src + (<usize>i0 << 2);
+      for (; k < cols; k++) {
+        store<u64>(dst, load<u64>(s));
+        if (MR == 3) store<f32>(dst, load<f32>(s, 8), 8);
+        s += cb;
+        dst += <usize>MR << 2;
+      }
     }
     for (; k < cols; k++) {
       const s = src + (<usize>(i0 * rs + k * cs) << 2);
@@ -152,11 +163,15 @@ function macro(mc: i32, nc: i32, kc: i32, ap: usize, bp: usize, C: usize, ldc: i
       const mr = min(MR, mc - i0);
       const aPanel = ap + (<usize>(i0 * kc) << 2);
       const c = C + (<usize>(i0 * ldc + j0) << 2);
-      if (mr == MR && nr == NR) {
-        tile(kc, aPanel, bPanel, c, ldc, acc);
+      if (nr == NR) {
+        tile(kc, aPanel, bPanel, c, ldc, acc, mr);
+      } else if ((nr & 3) == 0) {
+        // Border columns in whole vectors (S's N = 64, 128, 512 leave 4 or 8): a narrower tile
+        // that skips the zero-padded columns and writes C directly.
+        narrowTile(kc, aPanel, bPanel, c, ldc, acc, mr, nr);
       } else {
         // Edge: compute a whole tile into scratch, then add or copy only the valid part.
-        tile(kc, aPanel, bPanel, edge, NR, false);
+        tile(kc, aPanel, bPanel, edge, NR, false, MR);
         for (let i = 0; i < mr; i++) {
           const dst = c + (<usize>(i * ldc) << 2);
           const src = edge + (<usize>(i * NR) << 2);
@@ -171,12 +186,29 @@ function macro(mc: i32, nc: i32, kc: i32, ap: usize, bp: usize, C: usize, ldc: i
   }
 }
 
-@inline function tile(kc: i32, a: usize, b: usize, c: usize, ldc: i32, acc: bool): void {
-  if (ASC_FEATURE_RELAXED_SIMD) tile3x12(kc, a, b, c, ldc, acc);
-  else tile2x16(kc, a, b, c, ldc, acc);
+/** The full-width tile; only the first mr rows of C are written (the packed A is zero-padded). */
+@inline function tile(kc: i32, a: usize, b: usize, c: usize, ldc: i32, acc: bool, mr: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) tile3x12(kc, a, b, c, ldc, acc, mr);
+  else tile2x16(kc, a, b, c, ldc, acc, mr);
 }
 
-function tile2x16(kc: i32, a: usize, b: usize, c: usize, ldc: i32, acc: bool): void {
+/** nr = 4, 8 (or 12 in the plain build) of the NR columns, first mr rows. */
+function narrowTile(kc: i32, a: usize, b: usize, c: usize, ldc: i32, acc: bool, mr: i32, nr: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    if (nr == 8) tile3x8(kc, a, b, c, ldc, acc, mr);
+    else tile3x4(kc, a, b, c, ldc, acc, mr);
+  } else {
+    if (nr == 12) tile2x12(kc, a, b, c, ldc, acc, mr);
+    else if (nr == 8) tile2x8(kc, a, b, c, ldc, acc, mr);
+    else tile2x4(kc, a, b, c, ldc, acc, mr);
+  }
+}
+
+@inline function storeVec(p: usize, v: v128, acc: bool): void {
+  v128.store(p, acc ? f32x4.add(v, v128.load(p)) : v);
+}
+
+function tile2x16(kc: i32, a: usize, b: usize, c: usize, ldc: i32, acc: bool, mr: i32): void {
   let c00 = f32x4.splat(0), c01 = c00, c02 = c00, c03 = c00;
   let c10 = c00, c11 = c00, c12 = c00, c13 = c00;
   for (let k = 0; k < kc; k++) {
@@ -188,18 +220,62 @@ function tile2x16(kc: i32, a: usize, b: usize, c: usize, ldc: i32, acc: bool): v
     a += 8;
     b += 64;
   }
+  storeVec(c, c00, acc); storeVec(c + 16, c01, acc); storeVec(c + 32, c02, acc); storeVec(c + 48, c03, acc);
+  if (mr < 2) return;
   const r1 = c + (<usize>ldc << 2);
-  if (acc) {
-    c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
-    c02 = f32x4.add(c02, v128.load(c, 32)); c03 = f32x4.add(c03, v128.load(c, 48));
-    c10 = f32x4.add(c10, v128.load(r1)); c11 = f32x4.add(c11, v128.load(r1, 16));
-    c12 = f32x4.add(c12, v128.load(r1, 32)); c13 = f32x4.add(c13, v128.load(r1, 48));
-  }
-  v128.store(c, c00); v128.store(c, c01, 16); v128.store(c, c02, 32); v128.store(c, c03, 48);
-  v128.store(r1, c10); v128.store(r1, c11, 16); v128.store(r1, c12, 32); v128.store(r1, c13, 48);
+  storeVec(r1, c10, acc); storeVec(r1 + 16, c11, acc); storeVec(r1 + 32, c12, acc); storeVec(r1 + 48, c13, acc);
 }
 
-function tile3x12(kc: i32, a: usize, b: usize, c: usize, ldc: i32, acc: bool): void {
+function tile2x12(kc: i32, a: usize, b: usize, c: usize, ldc: i32, acc: bool, mr: i32): void {
+  let c00 = f32x4.splat(0), c01 = c00, c02 = c00;
+  let c10 = c00, c11 = c00, c12 = c00;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16), b2 = v128.load(b, 32);
+    const a0 = v128.load32_splat(a);
+    c00 = madd(a0, b0, c00); c01 = madd(a0, b1, c01); c02 = madd(a0, b2, c02);
+    const a1 = v128.load32_splat(a, 4);
+    c10 = madd(a1, b0, c10); c11 = madd(a1, b1, c11); c12 = madd(a1, b2, c12);
+    a += 8;
+    b += 64;
+  }
+  storeVec(c, c00, acc); storeVec(c + 16, c01, acc); storeVec(c + 32, c02, acc);
+  if (mr < 2) return;
+  const r1 = c + (<usize>ldc << 2);
+  storeVec(r1, c10, acc); storeVec(r1 + 16, c11, acc); storeVec(r1 + 32, c12, acc);
+}
+
+function tile2x8(kc: i32, a: usize, b: usize, c: usize, ldc: i32, acc: bool, mr: i32): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    const a0 = v128.load32_splat(a);
+    c00 = madd(a0, b0, c00); c01 = madd(a0, b1, c01);
+    const a1 = v128.load32_splat(a, 4);
+    c10 = madd(a1, b0, c10); c11 = madd(a1, b1, c11);
+    a += 8;
+    b += 64;
+  }
+  storeVec(c, c00, acc); storeVec(c + 16, c01, acc);
+  if (mr < 2) return;
+  const r1 = c + (<usize>ldc << 2);
+  storeVec(r1, c10, acc); storeVec(r1 + 16, c11, acc);
+}
+
+function tile2x4(kc: i32, a: usize, b: usize, c: usize, ldc: i32, acc: bool, mr: i32): void {
+  let c00 = f32x4.splat(0), c10 = c00;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b);
+    c00 = madd(v128.load32_splat(a), b0, c00);
+    c10 = madd(v128.load32_splat(a, 4), b0, c10);
+    a += 8;
+    b += 64;
+  }
+  storeVec(c, c00, acc);
+  if (mr < 2) return;
+  storeVec(c + (<usize>ldc << 2), c10, acc);
+}
+
+function tile3x12(kc: i32, a: usize, b: usize, c: usize, ldc: i32, acc: bool, mr: i32): void {
   let c00 = f32x4.splat(0), c01 = c00, c02 = c00;
   let c10 = c00, c11 = c00, c12 = c00;
   let c20 = c00, c21 = c00, c22 = c00;
@@ -216,8 +292,43 @@ function tile3x12(kc: i32, a: usize, b: usize, c: usize, ldc: i32, acc: bool): v
   }
   const row = <usize>ldc << 2;
   storeRow3(c, c00, c01, c02, acc);
-  storeRow3(c + row, c10, c11, c12, acc);
-  storeRow3(c + 2 * row, c20, c21, c22, acc);
+  if (mr > 1) storeRow3(c + row, c10, c11, c12, acc);
+  if (mr > 2) storeRow3(c + 2 * row, c20, c21, c22, acc);
+}
+
+function tile3x8(kc: i32, a: usize, b: usize, c: usize, ldc: i32, acc: bool, mr: i32): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    let x = v128.load32_splat(a);
+    c00 = madd(x, b0, c00); c01 = madd(x, b1, c01);
+    x = v128.load32_splat(a, 4);
+    c10 = madd(x, b0, c10); c11 = madd(x, b1, c11);
+    x = v128.load32_splat(a, 8);
+    c20 = madd(x, b0, c20); c21 = madd(x, b1, c21);
+    a += 12;
+    b += 48;
+  }
+  const row = <usize>ldc << 2;
+  storeVec(c, c00, acc); storeVec(c + 16, c01, acc);
+  if (mr > 1) { storeVec(c + row, c10, acc); storeVec(c + row + 16, c11, acc); }
+  if (mr > 2) { storeVec(c + 2 * row, c20, acc); storeVec(c + 2 * row + 16, c21, acc); }
+}
+
+function tile3x4(kc: i32, a: usize, b: usize, c: usize, ldc: i32, acc: bool, mr: i32): void {
+  let c00 = f32x4.splat(0), c10 = c00, c20 = c00;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b);
+    c00 = madd(v128.load32_splat(a), b0, c00);
+    c10 = madd(v128.load32_splat(a, 4), b0, c10);
+    c20 = madd(v128.load32_splat(a, 8), b0, c20);
+    a += 12;
+    b += 48;
+  }
+  const row = <usize>ldc << 2;
+  storeVec(c, c00, acc);
+  if (mr > 1) storeVec(c + row, c10, acc);
+  if (mr > 2) storeVec(c + 2 * row, c20, acc);
 }
 
 @inline function storeRow3(p: usize, v0: v128, v1: v128, v2: v128, acc: bool): void {

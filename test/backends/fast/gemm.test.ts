@@ -216,3 +216,30 @@ test("fast GEMM packs row-major A four columns at a time: row strides wider than
     }
   });
 });
+
+test("fast GEMM border tiles: column remainders of whole vectors (narrow tiles), partial row panels, transposed A, accumulate", async () => {
+  await forEachVariant((v) => {
+    let seed = 500;
+    for (const N of [4, 8, 12, 16, 20, 24, 28, 36]) {
+      for (const M of [1, 2, 3, 4, 5, 8]) {
+        for (const K of [5, 300]) {
+          const a = contiguous(randData(M * K, seed++), [1, M, K]);
+          const b = contiguous(randData(K * N, seed++), [1, K, N]);
+          check(a, b, `${v} ${M}x${K}x${N}`);
+          // A stored [K, M] and read transposed: the weight-gradient layout dGᵀ·X.
+          check(permutedView([1, M, K], [0, 2, 1], seed++), b, `${v} Aᵀ ${M}x${K}x${N}`);
+        }
+        const K = 37;
+        const w = randData(N * K, seed++);
+        const packed = packB(contiguous(w, [N, K]), { transpose: true });
+        const h = contiguous(randData(M * K, seed++), [M, K]);
+        const expected = new Float32Array(M * N);
+        refMatmul({ ...h, shape: [1, M, K], strides: [0, K, 1] }, { data: w, shape: [1, K, N], strides: [0, 1, K], offset: 0 }, expected);
+        const out = Float32Array.from(expected, (x) => x + 1);
+        matmulPacked(h, packed, out, { accumulate: true });
+        assertNear(out, expected.map((x) => 2 * x + 1), 2 * atolFor(K), RTOL, `${v} accumulate ${M}x${K}x${N}`);
+        packed.release();
+      }
+    }
+  });
+});
