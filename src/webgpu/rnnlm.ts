@@ -4,7 +4,7 @@ import { contiguousStrides, numel } from "../core/shape.js";
 import { RNNLM } from "../models/rnnlm.js";
 import { Tensor } from "../tensor/tensor.js";
 import {
-  type AdamHyper, type Gpu, GpuTensor, type GruWork, type LstmWork, adamScalars, adamStep, checkIds, crossEntropy, embedding,
+  type AdamHyper, type Gpu, GpuTensor, type GruWork, type LstmWork, adamScalars, adamStep, checkIds, copyWithin, crossEntropy, embedding,
   embeddingBackward, embeddingIndex, gruBackward, gruForward, gruWork, lstmBackward, lstmForward, lstmWork, matmul, sum,
 } from "../backends/webgpu/index.js";
 
@@ -29,6 +29,14 @@ const NAMES = [
   "embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "decoder.weight", "decoder.bias",
 ] as const;
 type Name = (typeof NAMES)[number];
+
+export interface StepOptions {
+  /**
+   * Start from the final state of the previous step (same T and B) instead of zeros; the first
+   * step, or one with another shape, starts from zeros.
+   */
+  carryState?: boolean;
+}
 
 /** Per-(T, B) buffers: the ids, the CSR index of the ids, activations and their gradients. */
 interface StepBuffers {
@@ -181,9 +189,11 @@ export class GpuRNNLM {
 
   /**
    * Encodes forward and backward for inputs [T, B] and targets [T, B] (or [T·B]) int32, time-major
-   * like nn.LSTM's default; gradients land in gradients(). Nothing is submitted yet.
+   * like nn.LSTM's default; gradients land in gradients(). Nothing is submitted yet. The initial
+   * state is zero, or with `carryState` the final state of the previous call (same T and B),
+   * detached: truncated backpropagation through a long stream, without reading the state back.
    */
-  forwardBackward(inputs: View, targets: View): void {
+  forwardBackward(inputs: View, targets: View, o: StepOptions = {}): void {
     const { gpu, V, H, params: p, grads: g } = this;
     if (inputs.shape.length !== 2) throw new ShapeError(`GpuRNNLM: inputs must be [T, B], got ${fmtShape(inputs.shape)}`);
     const [T, B] = inputs.shape;
@@ -198,6 +208,7 @@ export class GpuRNNLM {
       count++;
     }
     if (count === 0) throw new GradlabError("GpuRNNLM: every target is ignoreIndex; the mean loss is undefined");
+    const carry = (o.carryState ?? false) && this.bufs !== null && this.bufs.T === T && this.bufs.B === B;
     const b = this.buffers(T, B);
     const N = T * B;
     b.ids.write(ids);
@@ -209,8 +220,13 @@ export class GpuRNNLM {
 
     const w = { wIh: p["rnn.weight_ih_l0"], wHh: p["rnn.weight_hh_l0"], bIh: p["rnn.bias_ih_l0"], bHh: p["rnn.bias_hh_l0"] };
     embedding(gpu, p["embedding.weight"], b.ids, b.X);
-    if (this.cell === "lstm") lstmForward(gpu, w, b.X, b.rnn as LstmWork);
-    else gruForward(gpu, w, b.X, b.rnn as GruWork);
+    if (carry) {
+      // Slot T of the states (the last step's) becomes slot 0; the backward pass never writes them.
+      copyWithin(gpu, b.rnn.Hs, T * B * H, 0, B * H);
+      if (this.cell === "lstm") copyWithin(gpu, (b.rnn as LstmWork).Cs, T * B * H, 0, B * H);
+    }
+    if (this.cell === "lstm") lstmForward(gpu, w, b.X, b.rnn as LstmWork, { keepState: carry });
+    else gruForward(gpu, w, b.X, b.rnn as GruWork, { keepState: carry });
     // The outputs h_1..h_T are slots 1..T of the hidden-state buffer.
     matmul(gpu, b.rnn.Hs, p["decoder.weight"], b.logits, { transB: true, bias: p["decoder.bias"], M: N, N: V, K: H, offsetA: B * H });
     crossEntropy(gpu, b.logits, b.targets, b.rowLoss, this.lossBuf, b.dlogits, { ignoreIndex: this.ignoreIndex, count });
@@ -225,11 +241,11 @@ export class GpuRNNLM {
   }
 
   /** One training step: forward, backward and Adam, submitted as one command buffer. */
-  step(inputs: View, targets: View): void {
+  step(inputs: View, targets: View, o: StepOptions = {}): void {
     // Uploads go before any encoding (a write after it would split the step into two submits).
     this.beforeEncode = () => this.scalars.write(adamScalars(this.steps + 1, this.hyper));
     try {
-      this.forwardBackward(inputs, targets);
+      this.forwardBackward(inputs, targets, o);
     } finally {
       this.beforeEncode = null;
     }

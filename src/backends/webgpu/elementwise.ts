@@ -157,3 +157,25 @@ export function fill(gpu: Gpu, out: GpuTensor, value: number): void {
   expectDType("webgpu.fill", "out", out, "float32");
   gpu.dispatch(fillSource(), new Words().u(out.size).f(value).build(), [out.buffer], grid(out.size));
 }
+
+const COPY_WITHIN = /* wgsl */ `
+struct P { n: u32, src: u32, dst: u32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+${indexFn}
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wg, nwg, li);
+  if (i < p.n) { Y[p.dst + i] = Y[p.src + i]; }
+}`;
+
+/**
+ * Copies n elements inside one tensor, from element srcOffset to dstOffset (the ranges must not
+ * overlap). WebGPU's buffer copy refuses a buffer as both source and destination.
+ */
+export function copyWithin(gpu: Gpu, t: GpuTensor, srcOffset: number, dstOffset: number, n: number): void {
+  if (Math.max(srcOffset, dstOffset) + n > t.size || Math.abs(srcOffset - dstOffset) < n || Math.min(srcOffset, dstOffset, n) < 0) {
+    throw new ShapeError(`webgpu.copyWithin: ranges [${srcOffset}, +${n}) → [${dstOffset}, +${n}) overlap or leave a tensor of ${t.size} elements`);
+  }
+  gpu.dispatch(COPY_WITHIN, new Words().u(n, srcOffset, dstOffset).build(), [t.buffer], grid(n));
+}

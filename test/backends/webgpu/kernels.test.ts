@@ -137,6 +137,15 @@ describe("webgpu kernels", { skip }, () => {
     }
   });
 
+  test("copyWithin moves a range inside one buffer and refuses overlapping ranges", async () => {
+    const gpu = gpuOf();
+    const t = GpuTensor.fromArray(gpu, Float32Array.from({ length: 10 }, (_, i) => i));
+    wg.copyWithin(gpu, t, 6, 1, 3);
+    assert.deepEqual(Array.from(await t.read()), [0, 6, 7, 8, 4, 5, 6, 7, 8, 9]);
+    assert.throws(() => wg.copyWithin(gpu, t, 0, 2, 3), /overlap/);
+    assert.throws(() => wg.copyWithin(gpu, t, 8, 0, 3), /overlap or leave/);
+  });
+
   test("fused cross-entropy: mean loss and gradient, ignoreIndex, forward-only", async () => {
     const gpu = gpuOf();
     for (const [N, V] of [[1, 3], [17, 5], [9, 300]]) {

@@ -51,6 +51,26 @@ describe("webgpu recurrent language model", { skip }, () => {
     for (const [name, p] of Object.entries(named)) assertTensorNear(grads[name], p.grad!, `grad ${name}`);
   });
 
+  for (const cell of ["lstm", "gru"] as const) test(`${cell}: carryState continues from the last state, detached (truncated BPTT)`, async () => {
+    const gpu = gpuOf();
+    const { sd, ref } = cpuModels(6, cell);
+    const model = gl.webgpu.GpuRNNLM.create(gpu, { ...cfg, cell }, sd);
+    const w1 = batch(11);
+    const w2 = batch(13);
+    model.forwardBackward(w1.x, w1.y, { carryState: true }); // the first window starts from zeros anyway
+    model.forwardBackward(w2.x, w2.y, { carryState: true });
+    const loss = await model.loss();
+    const grads = await model.gradients();
+    const { state } = gl.noGrad(() => ref.loss(w1.x, w1.y));
+    const { loss: want } = ref.loss(w2.x, w2.y, gl.models.detachState(state));
+    want.backward();
+    assertNear([loss], [want.item()], 1e-6, 1e-5, "loss of the second window");
+    for (const [name, p] of ref.namedParameters()) assertTensorNear(grads[name], p.grad!, `grad ${name}`);
+    // Without carryState the second window starts from zeros again: a different loss.
+    model.forwardBackward(w2.x, w2.y);
+    assert.ok(Math.abs((await model.loss()) - loss) > 1e-4);
+  });
+
   for (const cell of ["lstm", "gru"] as const) test(`${cell}: two Adam steps equal gl.optim.Adam on the CPU; the state dict round-trips by name`, async () => {
     const gpu = gpuOf();
     const { sd, ref } = cpuModels(2, cell);
