@@ -4,7 +4,7 @@ import { contiguousStrides, numel } from "../core/shape.js";
 import { RNNLM } from "../models/rnnlm.js";
 import { Tensor } from "../tensor/tensor.js";
 import {
-  type AdamHyper, type Gpu, GpuTensor, type GruWork, type LstmWork, adamScalars, adamStep, checkIds, copyWithin, crossEntropy, embedding,
+  type AdamHyper, type Gpu, GpuTensor, type GruWork, type Recording, type LstmWork, adamScalars, adamStep, checkIds, copyWithin, crossEntropy, embedding,
   embeddingBackward, embeddingIndex, gruBackward, gruForward, gruWork, lstmBackward, lstmForward, lstmWork, matmul, sum,
 } from "../backends/webgpu/index.js";
 
@@ -77,6 +77,9 @@ export class GpuRNNLM {
   private bufs: StepBuffers | null = null;
   private steps = 0;
   private beforeEncode: (() => void) | null = null;
+  /** Encoded steps by (carry, target count) for the current buffers; dropped when buffers change. */
+  private readonly recordings = new Map<string, Recording>();
+  private adamRecording: Recording | null = null;
 
   private constructor(
     readonly gpu: Gpu,
@@ -141,6 +144,8 @@ export class GpuRNNLM {
       }
       this.params[n].release();
       this.params[n] = GpuTensor.fromTensor(sd[n], this.gpu);
+      this.recordings.clear();
+      this.adamRecording = null;
       this.gpu.clear(this.m[n].buffer);
       this.gpu.clear(this.v[n].buffer);
     }
@@ -169,6 +174,7 @@ export class GpuRNNLM {
   }
 
   private releaseBuffers(): void {
+    this.recordings.clear();
     if (!this.bufs) return;
     for (const t of [...Object.values(this.bufs), ...Object.values(this.bufs.rnn)]) if (t instanceof GpuTensor) t.release();
     this.bufs = null;
@@ -194,7 +200,7 @@ export class GpuRNNLM {
    * detached: truncated backpropagation through a long stream, without reading the state back.
    */
   forwardBackward(inputs: View, targets: View, o: StepOptions = {}): void {
-    const { gpu, V, H, params: p, grads: g } = this;
+    const { gpu, V } = this;
     if (inputs.shape.length !== 2) throw new ShapeError(`GpuRNNLM: inputs must be [T, B], got ${fmtShape(inputs.shape)}`);
     const [T, B] = inputs.shape;
     if (numel(targets.shape) !== T * B) throw new ShapeError(`GpuRNNLM: targets ${fmtShape(targets.shape)} must hold T·B = ${T * B} values`);
@@ -210,14 +216,27 @@ export class GpuRNNLM {
     if (count === 0) throw new GradlabError("GpuRNNLM: every target is ignoreIndex; the mean loss is undefined");
     const carry = (o.carryState ?? false) && this.bufs !== null && this.bufs.T === T && this.bufs.B === B;
     const b = this.buffers(T, B);
-    const N = T * B;
     b.ids.write(ids);
     b.targets.write(tg);
     const csr = embeddingIndex(ids, V);
     b.offsets.write(csr.offsets);
     gpu.device.queue.writeBuffer(b.order.buffer, 0, csr.order.buffer, 0, csr.order.byteLength);
     this.beforeEncode?.();
+    // Same shapes, target count and carry: the same commands as last time, replayed.
+    const key = `${carry}|${count}`;
+    const rec = this.recordings.get(key);
+    if (rec) {
+      gpu.replay(rec);
+      return;
+    }
+    if (this.recordings.size >= 16) this.recordings.clear();
+    this.recordings.set(key, gpu.record(() => this.encodeForwardBackward(b, carry, count)));
+  }
 
+  private encodeForwardBackward(b: StepBuffers, carry: boolean, count: number): void {
+    const { gpu, V, H, params: p, grads: g } = this;
+    const { T, B } = b;
+    const N = T * B;
     const w = { wIh: p["rnn.weight_ih_l0"], wHh: p["rnn.weight_hh_l0"], bIh: p["rnn.bias_ih_l0"], bHh: p["rnn.bias_hh_l0"] };
     embedding(gpu, p["embedding.weight"], b.ids, b.X);
     if (carry) {
@@ -250,12 +269,18 @@ export class GpuRNNLM {
       this.beforeEncode = null;
     }
     this.steps++;
-    for (const n of NAMES) adamStep(this.gpu, this.params[n], this.grads[n], this.m[n], this.v[n], this.scalars, this.hyper);
+    if (this.adamRecording) this.gpu.replay(this.adamRecording);
+    else {
+      this.adamRecording = this.gpu.record(() => {
+        for (const n of NAMES) adamStep(this.gpu, this.params[n], this.grads[n], this.m[n], this.v[n], this.scalars, this.hyper);
+      });
+    }
     this.gpu.submit();
   }
 
   /** Gives every buffer back to the device's pool. */
   release(): void {
+    this.adamRecording = null;
     for (const r of [this.params, this.grads, this.m, this.v]) for (const t of Object.values(r)) t.release();
     this.releaseBuffers();
   }

@@ -3,7 +3,7 @@
  * command buffer. Tensor/autograd ops do not run here yet; gradlab's public `webgpu` module builds
  * whole GPU workloads (the recurrent language-model trainer) from these kernels.
  */
-export { Gpu, WebGPUError, Words, gpuUnavailableReason, requestGpu, requireGpu, type AdapterInfo, type RequestGpuOptions } from "./runtime.js";
+export { Gpu, Recording, WebGPUError, Words, gpuUnavailableReason, requestGpu, requireGpu, type AdapterInfo, type RequestGpuOptions } from "./runtime.js";
 export { GpuTensor, setTensorFactory, type GpuDType } from "./gpu-tensor.js";
 export { matmul, type MatmulOptions } from "./matmul.js";
 export { binary, copyWithin, fill, unary, type GpuBinaryOp, type GpuUnaryOp } from "./elementwise.js";

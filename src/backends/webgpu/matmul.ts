@@ -127,13 +127,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
 
 /**
  * Scratch for split-K slabs, one per device. Dispatches run in order, so every product can reuse
- * it: the sum dispatch has read it before the next product writes it.
+ * it: the sum dispatch has read it before the next product writes it. A grown scratch is dropped,
+ * never pooled: recordings (Gpu.record) may still write the old one.
  */
 const scratch = new WeakMap<Gpu, GPUBuffer>();
 function scratchBuffer(gpu: Gpu, bytes: number): GPUBuffer {
   let b = scratch.get(gpu);
   if (!b || b.size < bytes) {
-    if (b) gpu.free(b);
     b = gpu.alloc(bytes);
     scratch.set(gpu, b);
   }

@@ -31,12 +31,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
   }
 }`;
 
-/** Scratch for the block sums of tall matrices, one per device (dispatches run in order). */
+/**
+ * Scratch for the block sums of tall matrices, one per device (dispatches run in order). A grown
+ * scratch is dropped, never pooled: recordings (Gpu.record) may still write the old one.
+ */
 const scratch = new WeakMap<Gpu, GPUBuffer>();
 function scratchBuffer(gpu: Gpu, bytes: number): GPUBuffer {
   let b = scratch.get(gpu);
   if (!b || b.size < bytes) {
-    if (b) gpu.free(b);
     b = gpu.alloc(bytes);
     scratch.set(gpu, b);
   }

@@ -134,6 +134,24 @@ function bufferId(b: GPUBuffer): number {
 
 export type Binding = GPUBuffer;
 
+type Op =
+  | { kind: "dispatch"; pipeline: GPUComputePipeline; bindGroup: GPUBindGroup; x: number; y: number; z: number }
+  | { kind: "copy"; src: GPUBuffer; srcOffset: number; dst: GPUBuffer; dstOffset: number; bytes: number }
+  | { kind: "clear"; buffer: GPUBuffer; offset: number; bytes: number | undefined };
+
+/**
+ * The commands some encoding produced, to encode again with replay(): the same pipelines, bind
+ * groups (so the same buffers and uniform values) and sizes, without the kernels' checks, uniform
+ * packing and cache look-ups. A training step with fixed shapes encodes the same commands every
+ * time; replaying them costs a few native calls per dispatch.
+ */
+export class Recording {
+  constructor(readonly ops: readonly Op[]) {}
+  get dispatches(): number {
+    return this.ops.filter((o) => o.kind === "dispatch").length;
+  }
+}
+
 /** One device and the state that makes encoding cheap. */
 export class Gpu {
   readonly limits: GPUSupportedLimits;
@@ -144,6 +162,7 @@ export class Gpu {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private destroyed = false;
+  private tape: Op[] | null = null;
   /** Dispatches encoded since creation (for benchmarks and tests of batching). */
   dispatches = 0;
   submits = 0;
@@ -259,6 +278,11 @@ export class Gpu {
     const max = this.limits.maxComputeWorkgroupsPerDimension;
     if (x > max || y > max || z > max) throw new WebGPUError(`webgpu: dispatch of ${x}×${y}×${z} workgroups exceeds the device limit ${max} per dimension`);
     if (x === 0 || y === 0 || z === 0) return;
+    this.tape?.push({ kind: "dispatch", pipeline, bindGroup: bg, x, y, z });
+    this.encodeDispatch(pipeline, bg, x, y, z);
+  }
+
+  private encodeDispatch(pipeline: GPUComputePipeline, bg: GPUBindGroup, x: number, y: number, z: number): void {
     const pass = this.computePass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bg);
@@ -267,11 +291,39 @@ export class Gpu {
   }
 
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.tape?.push({ kind: "copy", src, srcOffset, dst, dstOffset, bytes });
     this.copyEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
   }
 
   clear(b: GPUBuffer, offset = 0, bytes?: number): void {
+    this.tape?.push({ kind: "clear", buffer: b, offset, bytes });
     this.copyEncoder().clearBuffer(b, offset, bytes);
+  }
+
+  /**
+   * Runs fn, which encodes as usual, and returns what it encoded as a Recording. The caller must
+   * keep every buffer it used alive and unchanged in role for as long as it replays it.
+   */
+  record(fn: () => void): Recording {
+    if (this.tape) throw new WebGPUError("webgpu: record() cannot nest");
+    this.tape = [];
+    try {
+      fn();
+      return new Recording(this.tape);
+    } finally {
+      this.tape = null;
+    }
+  }
+
+  /** Encodes a recording's commands again into the open encoder. */
+  replay(r: Recording): void {
+    if (this.destroyed) throw new WebGPUError("webgpu: the device was destroyed");
+    for (const o of r.ops) {
+      if (o.kind === "dispatch") this.encodeDispatch(o.pipeline, o.bindGroup, o.x, o.y, o.z);
+      else if (o.kind === "copy") this.copyEncoder().copyBufferToBuffer(o.src, o.srcOffset, o.dst, o.dstOffset, o.bytes);
+      else this.copyEncoder().clearBuffer(o.buffer, o.offset, o.bytes);
+    }
+    this.tape?.push(...r.ops);
   }
 
   /** Sends everything encoded so far to the GPU. */
