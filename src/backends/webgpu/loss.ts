@@ -91,16 +91,13 @@ export function crossEntropy(
   if (o.reduction !== "sum" && !(count > 0)) throw new GradlabError(`webgpu.crossEntropy: a mean needs at least one counted target, got count ${count}`);
   const scale = o.reduction === "sum" ? 1 : 1 / count;
   const words = new Words().u(N, V).f(scale).u((o.ignoreIndex ?? -100) | 0, dlogits ? 1 : 0).build();
-  // Without a gradient the kernel still binds a buffer there: the row losses, never written by it.
-  const grad = dlogits ?? rowLoss;
-  if (!dlogits) {
-    gpu.dispatch(CE_NO_GRAD, words, [logits.buffer, targets.buffer, rowLoss.buffer], [Math.min(N, 65535), Math.ceil(N / 65535)]);
-  } else {
-    gpu.dispatch(CE, words, [logits.buffer, targets.buffer, rowLoss.buffer, grad.buffer], [Math.min(N, 65535), Math.ceil(N / 65535)]);
-  }
+  const groups: [number, number] = [Math.min(N, 65535), Math.ceil(N / 65535)];
+  if (dlogits) gpu.dispatch(CE, words, [logits.buffer, targets.buffer, rowLoss.buffer, dlogits.buffer], groups);
+  else gpu.dispatch(CE_NO_GRAD, words, [logits.buffer, targets.buffer, rowLoss.buffer], groups);
   sum(gpu, rowLoss.reshape([1, N]), 1, loss, { scale });
 }
 
-// The forward-only twin: the same kernel without the gradient binding.
+// The forward-only twin: the same kernel without the gradient binding (an auto layout rejects a
+// binding the shader never uses, so the gradient code goes too).
 const CE_NO_GRAD = CE.replace("@group(0) @binding(4) var<storage, read_write> dX: array<f32>;", "")
   .replace(/if \(p\.wantGrad != 0u\) \{[\s\S]*?\n {2}\}\n\}$/, "}");
