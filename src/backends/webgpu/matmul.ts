@@ -20,6 +20,16 @@ const MIN_K_PER_SPLIT = 512;
 const sources = new Map<string, string>();
 
 /**
+ * Row strides of the workgroup tiles (A in floats, B in vec4s). Where consecutive invocations
+ * store down a column of a tile (k varies fastest: untransposed A, transposed B, which keeps their
+ * global loads coalesced), an unpadded row length that is a multiple of 32 would put all those
+ * stores in one memory bank; one float (A) or one vec4 (B) of padding spreads them.
+ */
+function strides(t: Tile, transA: boolean, transB: boolean): { aStride: number; bStride: number } {
+  return { aStride: t.BM + (transA ? 0 : 1), bStride: t.BN / 4 + (transB ? 1 : 0) };
+}
+
+/**
  * C[M,N] = op(A)·op(B) (+ C if accumulate) (+ bias[n]); A is stored [M,K] or, transposed, [K,M];
  * B is stored [K,N] or, transposed, [N,K]. Workgroup memory holds a BK×BM slice of A and BK×BN of
  * B (k-major), so each thread reads its TM values of A and TN/4 vec4s of B per k and updates a
@@ -39,6 +49,7 @@ function source(t: Tile, transA: boolean, transB: boolean): string {
   const aCoord = transA ? `let k = i / ${BM}u; let m = i % ${BM}u;` : `let m = i / ${BK}u; let k = i % ${BK}u;`;
   const bIndex = transB ? "col * p.K + k0 + k" : "(k0 + k) * p.N + col";
   const bCoord = transB ? `let n = i / ${BK}u; let k = i % ${BK}u;` : `let k = i / ${BN}u; let n = i % ${BN}u;`;
+  const { aStride, bStride } = strides(t, transA, transB);
   s = /* wgsl */ `
 struct P { M: u32, N: u32, K: u32, offA: u32, offB: u32, offC: u32, accumulate: u32, hasBias: u32, kChunk: u32 }
 @group(0) @binding(0) var<uniform> p: P;
@@ -46,8 +57,8 @@ struct P { M: u32, N: u32, K: u32, offA: u32, offB: u32, offC: u32, accumulate: 
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
-var<workgroup> As: array<f32, ${BK * BM}>;
-var<workgroup> Bs: array<vec4<f32>, ${(BK * BN) / 4}>;
+var<workgroup> As: array<f32, ${BK * aStride}>;
+var<workgroup> Bs: array<vec4<f32>, ${BK * bStride}>;
 
 @compute @workgroup_size(${WX}, ${WY})
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
@@ -65,22 +76,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
       let row = row0 + m;
       var v = 0.0;
       if (row < p.M && k0 + k < kEnd) { v = A[p.offA + ${aIndex}]; }
-      As[k * ${BM}u + m] = v;
+      As[k * ${aStride}u + m] = v;
     }
     for (var i = li; i < ${BK * BN}u; i += ${NT}u) {
       ${bCoord}
       let col = col0 + n;
       var v = 0.0;
       if (col < p.N && k0 + k < kEnd) { v = B[p.offB + ${bIndex}]; }
-      let j = k * ${BN}u + n;
+      let j = k * ${bStride * 4}u + n;
       Bs[j / 4u][j % 4u] = v;
     }
     workgroupBarrier();
     for (var k = 0u; k < ${BK}u; k++) {
       var b: array<vec4<f32>, ${V}>;
-      for (var j = 0u; j < ${V}u; j++) { b[j] = Bs[k * ${BN / 4}u + lid.x + j * ${WX}u]; }
+      for (var j = 0u; j < ${V}u; j++) { b[j] = Bs[k * ${bStride}u + lid.x + j * ${WX}u]; }
       for (var i = 0u; i < ${TM}u; i++) {
-        let a = As[k * ${BM}u + lid.y + i * ${WY}u];
+        let a = As[k * ${aStride}u + lid.y + i * ${WY}u];
         for (var j = 0u; j < ${V}u; j++) { acc[i * ${V}u + j] = fma(vec4<f32>(a), b[j], acc[i * ${V}u + j]); }
       }
     }
@@ -173,9 +184,11 @@ function dummyBuffer(gpu: Gpu): GPUBuffer {
  * workgroups; and the split. Small products (one recurrent step) take small tiles; K-heavy ones
  * with few outputs (weight gradients over all time steps) take split-K.
  */
-function plan(gpu: Gpu, M: number, N: number, K: number): { tile: Tile; split: number } {
-  const fits = (t: Tile): boolean =>
-    (t.BM / t.TM) * (t.BN / t.TN) <= gpu.workgroupInvocations && t.BK * (t.BM + t.BN) * 4 <= gpu.limits.maxComputeWorkgroupStorageSize;
+function plan(gpu: Gpu, M: number, N: number, K: number, transA: boolean, transB: boolean): { tile: Tile; split: number } {
+  const fits = (t: Tile): boolean => {
+    const { aStride, bStride } = strides(t, transA, transB);
+    return (t.BM / t.TM) * (t.BN / t.TN) <= gpu.workgroupInvocations && t.BK * (aStride + 4 * bStride) * 4 <= gpu.limits.maxComputeWorkgroupStorageSize;
+  };
   const maxSplit = Math.max(1, Math.floor(K / MIN_K_PER_SPLIT));
   const usable = TILES.filter(fits);
   for (const tile of usable) {
@@ -217,7 +230,7 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, c: GpuTensor, o: Ma
   }
   if (o.bias && o.bias.size !== N) throw new ShapeError(`webgpu.matmul: bias must have ${N} values, got ${fmtShape(o.bias.shape)}`);
   if (a.buffer === c.buffer || b.buffer === c.buffer) throw new ShapeError("webgpu.matmul: C must not share a buffer with A or B");
-  const p = plan(gpu, M, N, K);
+  const p = plan(gpu, M, N, K, tA, tB);
   const t = p.tile;
   let split = o.splitK ?? p.split;
   if (!Number.isInteger(split) || split < 1) throw new ShapeError(`webgpu.matmul: splitK must be a positive integer, got ${split}`);
