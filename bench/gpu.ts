@@ -13,6 +13,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import * as gl from "../src/index.js";
+import { gpuChecks } from "./gpu-check.js";
 
 const args = process.argv.slice(2);
 const has = (name: string): boolean => args.includes(name);
@@ -122,7 +123,7 @@ async function timeLM(gpu: gl.webgpu.Gpu, cfg: LMConfig, cell: "lstm" | "gru"): 
   };
 }
 
-/** Prints the adapter, its limits and one checked matmul: the smoke test before a long run. */
+/** Prints the adapter, its limits and numerical checks on it: the smoke test before a long run. */
 async function probe(): Promise<void> {
   const gpu = await openGpu();
   const limits: Record<string, number> = {};
@@ -133,7 +134,9 @@ async function probe(): Promise<void> {
   matmul(gpu, a, a, c, { transB: true });
   const got = Array.from(await c.read());
   const ok = got.join() === [14, 32, 32, 77].join();
-  process.stdout.write(`RESULT ${JSON.stringify({ backend: gpu.backend, ...gpu.info, matmulOk: ok, got, limits })}\n`);
+  const checks = ok && !has("--no-check") ? await gpuChecks(gpu) : [];
+  process.stdout.write(`RESULT ${JSON.stringify({ backend: gpu.backend, ...gpu.info, matmulOk: ok, got, checks, limits })}\n`);
+  for (const c of checks) log(`check ${c.name}: ${c.ok ? "ok" : "FAILED"} (max error ${c.maxError.toExponential(2)})${c.error ? ` ${c.error}` : ""}`);
   gpu.destroy();
   process.exit(ok ? 0 : 1);
 }
