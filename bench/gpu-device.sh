@@ -61,7 +61,7 @@ if ! ls /usr/share/vulkan/icd.d/*nvidia* /etc/vulkan/icd.d/*nvidia* >/dev/null 2
 fi
 timeout 20 nvidia-smi -L || true
 
-say "probe: adapter, limits, one checked matmul"
+say "probe: adapter, limits, numerical checks (matmul tiles, split-K, LSTM/GRU gradients vs CPU)"
 timeout 90 "$NODE" .gpu-carry/gpu-bench.mjs --probe > "$OUT/probe.out"
 say "probe exit $?"
 grep '^RESULT ' "$OUT/probe.out" | sed 's/^RESULT //' > "$OUT/probe.json"
