@@ -19,7 +19,7 @@ export function fastSequenceHandles(spec: RecurrentSpec, x: TypedArray, w: Recur
 }
 
 /** Scratch helpers over one call: byte addresses in, element counts everywhere. */
-function scratch(rt: WasmRuntime) {
+function scratch(rt: WasmRuntime, ragged: boolean) {
   return {
     put(src: TypedArray, count: number): number {
       const p = rt.alloc(count * 4);
@@ -30,6 +30,13 @@ function scratch(rt: WasmRuntime) {
       const p = rt.alloc(count * 4);
       rt.f32.fill(0, p >> 2, (p >> 2) + count);
       return p;
+    },
+    /**
+     * Per-step buffers whose rows past a step's batch size must read zero. Without lengths every
+     * row of every step is written, so the fill (≈1.5% of an S-LSTM training step) is skipped.
+     */
+    steps(count: number): number {
+      return ragged ? this.zeros(count) : rt.alloc(count * 4);
     },
     copy(dst: number, src: number, count: number): void {
       rt.f32.copyWithin(dst >> 2, src >> 2, (src >> 2) + count);
@@ -62,7 +69,7 @@ export function sequenceForwardF32(rt: WasmRuntime, a: RecurrentForwardArgs): vo
   const TB = T * B;
   const wasm = rt.wasm;
   rt.resetScratch();
-  const m = scratch(rt);
+  const m = scratch(rt, spec.batchSizes !== null);
 
   const x = m.put(a.x, TB * I);
   const wIh = m.put(w.wIh, GH * I);
@@ -77,12 +84,12 @@ export function sequenceForwardF32(rt: WasmRuntime, a: RecurrentForwardArgs): vo
 
   const h = a.h0 ? m.put(a.h0, B * P) : m.zeros(B * P);
   const c = lstm ? (a.c0 ? m.put(a.c0, B * H) : m.zeros(B * H)) : 0;
-  const y = m.zeros(TB * P);
-  const gatesAll = saved ? m.zeros(TB * GH) : 0;
+  const y = m.steps(TB * P);
+  const gatesAll = saved ? m.steps(TB * GH) : 0;
   // An RNN keeps no auxiliary state (its saved.aux is empty).
   const auxLen = lstm || gru ? TB * H : 0;
-  const auxAll = saved ? m.zeros(auxLen) : 0;
-  const hPrevAll = saved ? m.zeros(TB * P) : 0;
+  const auxAll = saved ? m.steps(auxLen) : 0;
+  const hPrevAll = saved ? m.steps(TB * P) : 0;
   const gatesStep = saved ? 0 : rt.alloc(B * GH * 4);
   const auxStep = saved ? 0 : rt.alloc(B * H * 4);
   const hPrevStep = saved ? 0 : rt.alloc(B * P * 4);
@@ -128,7 +135,7 @@ export function sequenceBackwardF32(rt: WasmRuntime, a: RecurrentBackwardArgs): 
   const TB = T * B;
   const wasm = rt.wasm;
   rt.resetScratch();
-  const m = scratch(rt);
+  const m = scratch(rt, spec.batchSizes !== null);
 
   const gatesAll = m.put(saved.gates, TB * GH);
   const auxAll = m.put(saved.aux, lstm || gru ? TB * H : 0);
@@ -139,8 +146,8 @@ export function sequenceBackwardF32(rt: WasmRuntime, a: RecurrentBackwardArgs): 
   const c0 = lstm ? (a.c0 ? m.put(a.c0, B * H) : m.zeros(B * H)) : 0;
   // Gate gradients of every step (zero on rows past a sequence's end), kept for the weight GEMMs;
   // the GRU's recurrent product has its own (they differ in the n block).
-  const dgx = m.zeros(TB * GH);
-  const dgh = gru ? m.zeros(TB * GH) : dgx;
+  const dgx = m.steps(TB * GH);
+  const dgh = gru ? m.steps(TB * GH) : dgx;
   const dhSteps = a.dhSteps ? rt.alloc(TB * P * 4) : 0;
   const dcSteps = a.dcSteps && lstm ? rt.alloc(TB * H * 4) : 0;
   const dhTot = rt.alloc(B * P * 4);
