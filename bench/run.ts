@@ -8,9 +8,10 @@
 // 1 and 2 threads and on the reference backend (config S only: it is slow). When python3 can
 // import torch, bench/torch_lm.py runs the same step in PyTorch (1 and 2 threads,
 // OMP_WAIT_POLICY=PASSIVE) and the repetitions alternate between the two libraries, so a change of
-// load on the machine hits both. Results go to bench/results/<date>.json and a Markdown table.
+// load on the machine hits both. Results go to bench/results/<date>.json (<date>-2.json, ... when
+// that exists) and a Markdown table.
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -233,6 +234,14 @@ function table(rows: Row[], key: "tokensPerSecond" | "tokensPerCpuSecond"): stri
   return lines.join("\n");
 }
 
+/** bench/results/<date>.json, or <date>-2.json, -3, ... so a second run on one day keeps the first. */
+function freshResultPath(day: string): string {
+  const dir = join(import.meta.dirname, "results");
+  let path = join(dir, `${day}.json`);
+  for (let k = 2; existsSync(path); k++) path = join(dir, `${day}-${k}.json`);
+  return path;
+}
+
 /** Prints the tables of a saved result file again (`--table bench/results/<date>.json`). */
 function reprint(path: string): void {
   const record = JSON.parse(readFileSync(path, "utf8")) as { command: string; rows: Row[] };
@@ -263,7 +272,7 @@ async function main(): Promise<void> {
   console.log(`\ncommand: npm run bench -- ${args.join(" ")}\n\ntokens per second of wall time\n\n${md}`);
   console.log(`\ntokens per second of the process's CPU time (all its threads)\n\n${mdCpu}`);
   const date = new Date().toISOString();
-  const jsonPath = value("--json", join(import.meta.dirname, "results", `${date.slice(0, 10)}.json`));
+  const jsonPath = value("--json", freshResultPath(date.slice(0, 10)));
   mkdirSync(join(jsonPath, ".."), { recursive: true });
   const record = {
     date, command: `npm run bench -- ${args.join(" ")}`.trim(), reps,
