@@ -1,14 +1,23 @@
 import { ShapeError, fmtShape } from "../../core/errors.js";
 import { type GpuTensor, expectDType } from "./gpu-tensor.js";
+import { type Tile, matmulSource, parseTile, threads, tileName, workgroupBytes } from "./matmul-source.js";
 import { type Gpu, Words } from "./runtime.js";
 
-/** A workgroup tile: BM×BN outputs, BK-deep slices of A and B in workgroup memory, TM×TN per thread. */
-interface Tile { BM: number; BN: number; BK: number; TM: number; TN: number }
 const BIG: Tile = { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 };
 const MID: Tile = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 };
 const SMALL: Tile = { BM: 32, BN: 64, BK: 16, TM: 4, TN: 4 };
 const TINY: Tile = { BM: 16, BN: 64, BK: 16, TM: 2, TN: 4 };
 const TILES = [BIG, MID, SMALL, TINY];
+/**
+ * Tiles worth timing on a GPU (bench/gpu.ts --sweep), by name "BMxBNxBK/TMxTN": the planner's four
+ * and variants in shape, depth and thread tile, down to the skinny ones for one recurrent step.
+ * Any name of that form that the device can run is accepted by `matmul(..., { tile })`.
+ */
+export const MATMUL_TILES: readonly string[] = [
+  ...TILES.map(tileName),
+  "128x128x8/8x8", "128x64x16/8x4", "64x128x16/4x8", "128x128x16/8x4", "64x64x8/4x4", "64x64x32/4x4",
+  "32x32x32/2x4", "32x64x32/4x4", "16x64x32/2x4", "16x32x32/2x4", "32x128x16/4x4", "16x128x16/2x4",
+];
 /**
  * Workgroups a product should spread over to fill a large GPU (an H100 has 132 multiprocessors).
  * WebGPU does not say how many a device has; this only decides tile size and split-K.
@@ -16,107 +25,6 @@ const TILES = [BIG, MID, SMALL, TINY];
 const TARGET_GROUPS = 256;
 /** Split-K never gives a workgroup fewer than this many k values. */
 const MIN_K_PER_SPLIT = 512;
-
-const sources = new Map<string, string>();
-
-/**
- * Row strides of the workgroup tiles (A in floats, B in vec4s). Where consecutive invocations
- * store down a column of a tile (k varies fastest: untransposed A, transposed B, which keeps their
- * global loads coalesced), an unpadded row length that is a multiple of 32 would put all those
- * stores in one memory bank; one float (A) or one vec4 (B) of padding spreads them.
- */
-function strides(t: Tile, transA: boolean, transB: boolean): { aStride: number; bStride: number } {
-  return { aStride: t.BM + (transA ? 0 : 1), bStride: t.BN / 4 + (transB ? 1 : 0) };
-}
-
-/**
- * C[M,N] = op(A)·op(B) (+ C if accumulate) (+ bias[n]); A is stored [M,K] or, transposed, [K,M];
- * B is stored [K,N] or, transposed, [N,K]. Workgroup memory holds a BK×BM slice of A and BK×BN of
- * B (k-major), so each thread reads its TM values of A and TN/4 vec4s of B per k and updates a
- * TM×TN register tile with vec4 multiply-adds. Rows of the thread tile are strided by the
- * workgroup's height so neighbouring threads write neighbouring rows and columns.
- */
-function source(t: Tile, transA: boolean, transB: boolean): string {
-  const key = `${t.BM},${t.BN},${t.BK},${t.TM},${t.TN},${transA},${transB}`;
-  let s = sources.get(key);
-  if (s) return s;
-  const { BM, BN, BK, TM, TN } = t;
-  const WX = BN / TN;
-  const WY = BM / TM;
-  const NT = WX * WY;
-  const V = TN / 4;
-  const aIndex = transA ? "(k0 + k) * p.M + row" : "row * p.K + k0 + k";
-  const aCoord = transA ? `let k = i / ${BM}u; let m = i % ${BM}u;` : `let m = i / ${BK}u; let k = i % ${BK}u;`;
-  const bIndex = transB ? "col * p.K + k0 + k" : "(k0 + k) * p.N + col";
-  const bCoord = transB ? `let n = i / ${BK}u; let k = i % ${BK}u;` : `let k = i / ${BN}u; let n = i % ${BN}u;`;
-  const { aStride, bStride } = strides(t, transA, transB);
-  s = /* wgsl */ `
-struct P { M: u32, N: u32, K: u32, offA: u32, offB: u32, offC: u32, accumulate: u32, hasBias: u32, kChunk: u32 }
-@group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read> bias: array<f32>;
-@group(0) @binding(4) var<storage, read_write> C: array<f32>;
-var<workgroup> As: array<f32, ${BK * aStride}>;
-var<workgroup> Bs: array<vec4<f32>, ${BK * bStride}>;
-
-@compute @workgroup_size(${WX}, ${WY})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>,
-        @builtin(local_invocation_index) li: u32) {
-  let row0 = wg.y * ${BM}u;
-  let col0 = wg.x * ${BN}u;
-  // Split-K: workgroup layer z takes k in [z·kChunk, (z+1)·kChunk) and writes its own M×N slab.
-  let kBegin = wg.z * p.kChunk;
-  let kEnd = min(p.K, kBegin + p.kChunk);
-  let slab = wg.z * p.M * p.N;
-  var acc: array<vec4<f32>, ${TM * V}>;
-  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {
-    for (var i = li; i < ${BM * BK}u; i += ${NT}u) {
-      ${aCoord}
-      let row = row0 + m;
-      var v = 0.0;
-      if (row < p.M && k0 + k < kEnd) { v = A[p.offA + ${aIndex}]; }
-      As[k * ${aStride}u + m] = v;
-    }
-    for (var i = li; i < ${BK * BN}u; i += ${NT}u) {
-      ${bCoord}
-      let col = col0 + n;
-      var v = 0.0;
-      if (col < p.N && k0 + k < kEnd) { v = B[p.offB + ${bIndex}]; }
-      let j = k * ${bStride * 4}u + n;
-      Bs[j / 4u][j % 4u] = v;
-    }
-    workgroupBarrier();
-    for (var k = 0u; k < ${BK}u; k++) {
-      var b: array<vec4<f32>, ${V}>;
-      for (var j = 0u; j < ${V}u; j++) { b[j] = Bs[k * ${bStride}u + lid.x + j * ${WX}u]; }
-      for (var i = 0u; i < ${TM}u; i++) {
-        let a = As[k * ${aStride}u + lid.y + i * ${WY}u];
-        for (var j = 0u; j < ${V}u; j++) { acc[i * ${V}u + j] = fma(vec4<f32>(a), b[j], acc[i * ${V}u + j]); }
-      }
-    }
-    workgroupBarrier();
-  }
-  for (var i = 0u; i < ${TM}u; i++) {
-    let row = row0 + lid.y + i * ${WY}u;
-    if (row >= p.M) { continue; }
-    for (var j = 0u; j < ${V}u; j++) {
-      for (var c = 0u; c < 4u; c++) {
-        let col = col0 + (lid.x + j * ${WX}u) * 4u + c;
-        if (col < p.N) {
-          let o = p.offC + slab + row * p.N + col;
-          var v = acc[i * ${V}u + j][c];
-          if (p.hasBias != 0u) { v += bias[col]; }
-          if (p.accumulate != 0u) { v += C[o]; }
-          C[o] = v;
-        }
-      }
-    }
-  }
-}`;
-  sources.set(key, s);
-  return s;
-}
 
 // Adds the split-K slabs (in a fixed order: deterministic), then bias and the old C.
 const SPLIT_SUM = /* wgsl */ `
@@ -167,6 +75,8 @@ export interface MatmulOptions {
   offsetC?: number;
   /** Splits K over this many workgroup layers (default: chosen from the sizes). */
   splitK?: number;
+  /** The workgroup tile, "BMxBNxBK/TMxTN" (see MATMUL_TILES; default: chosen from the sizes). */
+  tile?: string;
   M?: number;
   N?: number;
   K?: number;
@@ -179,16 +89,17 @@ function dummyBuffer(gpu: Gpu): GPUBuffer {
   return b;
 }
 
+function tileFits(gpu: Gpu, t: Tile, transA: boolean, transB: boolean): boolean {
+  return threads(t) <= gpu.workgroupInvocations && workgroupBytes(t, transA, transB) <= gpu.limits.maxComputeWorkgroupStorageSize;
+}
+
 /**
  * The largest tile that, with K split into slices of at least MIN_K_PER_SPLIT, gives enough
  * workgroups; and the split. Small products (one recurrent step) take small tiles; K-heavy ones
  * with few outputs (weight gradients over all time steps) take split-K.
  */
 function plan(gpu: Gpu, M: number, N: number, K: number, transA: boolean, transB: boolean): { tile: Tile; split: number } {
-  const fits = (t: Tile): boolean => {
-    const { aStride, bStride } = strides(t, transA, transB);
-    return (t.BM / t.TM) * (t.BN / t.TN) <= gpu.workgroupInvocations && t.BK * (aStride + 4 * bStride) * 4 <= gpu.limits.maxComputeWorkgroupStorageSize;
-  };
+  const fits = (t: Tile): boolean => tileFits(gpu, t, transA, transB);
   const maxSplit = Math.max(1, Math.floor(K / MIN_K_PER_SPLIT));
   const usable = TILES.filter(fits);
   for (const tile of usable) {
@@ -231,7 +142,13 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, c: GpuTensor, o: Ma
   if (o.bias && o.bias.size !== N) throw new ShapeError(`webgpu.matmul: bias must have ${N} values, got ${fmtShape(o.bias.shape)}`);
   if (a.buffer === c.buffer || b.buffer === c.buffer) throw new ShapeError("webgpu.matmul: C must not share a buffer with A or B");
   const p = plan(gpu, M, N, K, tA, tB);
-  const t = p.tile;
+  let t = p.tile;
+  if (o.tile !== undefined) {
+    const chosen = parseTile(o.tile);
+    if (!chosen) throw new ShapeError(`webgpu.matmul: tile must be "BMxBNxBK/TMxTN" with TN a multiple of 4 and TM, TN dividing BM, BN; got "${o.tile}"`);
+    if (!tileFits(gpu, chosen, tA, tB)) throw new ShapeError(`webgpu.matmul: tile ${o.tile} needs ${threads(chosen)} invocations and ${workgroupBytes(chosen, tA, tB)} bytes of workgroup memory, more than this device allows`);
+    t = chosen;
+  }
   let split = o.splitK ?? p.split;
   if (!Number.isInteger(split) || split < 1) throw new ShapeError(`webgpu.matmul: splitK must be a positive integer, got ${split}`);
   // The slabs must fit one storage binding.
@@ -242,11 +159,11 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, c: GpuTensor, o: Ma
   const groups: [number, number, number] = [Math.ceil(N / t.BN), Math.ceil(M / t.BM), split];
   if (split === 1) {
     const words = new Words().u(M, N, K, offA, offB, offC, o.accumulate ? 1 : 0, o.bias ? 1 : 0, kChunk).build();
-    gpu.dispatch(source(t, tA, tB), words, [a.buffer, b.buffer, bias, c.buffer], groups);
+    gpu.dispatch(matmulSource(t, tA, tB), words, [a.buffer, b.buffer, bias, c.buffer], groups);
     return;
   }
   const parts = scratchBuffer(gpu, split * M * N * 4);
-  gpu.dispatch(source(t, tA, tB), new Words().u(M, N, K, offA, offB, 0, 0, 0, kChunk).build(), [a.buffer, b.buffer, bias, parts], groups);
+  gpu.dispatch(matmulSource(t, tA, tB), new Words().u(M, N, K, offA, offB, 0, 0, 0, kChunk).build(), [a.buffer, b.buffer, bias, parts], groups);
   const total = Math.ceil((M * N) / 256);
   const gx = Math.min(total, 32768);
   const sumWords = new Words().u(M * N, N, split, offC, o.accumulate ? 1 : 0, o.bias ? 1 : 0).build();

@@ -58,6 +58,33 @@ describe("webgpu kernels", { skip }, () => {
     assertNear(await C.read(), want, 1e-5, 1e-5, "matmul accumulate+bias+offsets");
   });
 
+  test("matmul: every named tile, with transposes and split-K, at odd sizes past the tile", async () => {
+    const gpu = gpuOf();
+    let seed = 100;
+    // One transpose case per tile, cycling through all four (each tile's shader takes ~1 s to
+    // compile on llvmpipe); the four planner tiles are covered in every case by the test above.
+    const cases = [[false, false, 1], [true, false, 2], [false, true, 3], [true, true, 1]] as const;
+    for (const [n, tile] of wg.MATMUL_TILES.entries()) {
+      const [BM, BN] = tile.split("x").map(Number);
+      // Past one tile in M and N with ragged edges, and K ragged against every depth BK.
+      const [M, N, K] = [BM + 3, BN + 5, 37];
+      for (const [tA, tB, splitK] of [cases[n % 4]]) {
+        const a = rand(M * K, seed++);
+        const b = rand(K * N, seed++);
+        const C = GpuTensor.empty(gpu, [M, N]);
+        wg.matmul(gpu, GpuTensor.fromArray(gpu, a, tA ? [K, M] : [M, K]), GpuTensor.fromArray(gpu, b, tB ? [N, K] : [K, N]), C, { transA: tA, transB: tB, tile, splitK });
+        assertNear(await C.read(), refMatmul(a, b, M, N, K, tA, tB), 3e-6 * Math.sqrt(K), 1e-5, `matmul tile ${tile} ${M}×${N}×${K} tA=${tA} tB=${tB} splitK=${splitK}`);
+      }
+    }
+  });
+
+  test("matmul: a malformed or oversized tile is a ShapeError naming it", () => {
+    const gpu = gpuOf();
+    const A = GpuTensor.empty(gpu, [2, 2]);
+    assert.throws(() => wg.matmul(gpu, A, A, GpuTensor.empty(gpu, [2, 2]), { tile: "64x64x16/4x3" }), (e: Error) => e instanceof ShapeError && /64x64x16\/4x3/.test(e.message));
+    assert.throws(() => wg.matmul(gpu, A, A, GpuTensor.empty(gpu, [2, 2]), { tile: "1024x1024x16/1x4" }), (e: Error) => e instanceof ShapeError && /1024x1024x16\/1x4/.test(e.message));
+  });
+
   test("matmul: mismatched shapes and overruns are ShapeErrors naming the shapes", () => {
     const gpu = gpuOf();
     const A = GpuTensor.empty(gpu, [2, 3]);
