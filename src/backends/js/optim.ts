@@ -5,8 +5,10 @@ import type { AdamHyper } from "../../backend/kernels.js";
  * PyTorch's single-tensor Adam/AdamW, one tensor op at a time: for float32 every op's result is
  * rounded to float32 (Math.fround; one rounding of an exact float64 result is the float32 result
  * for +, −, ×, ÷ and √), and the python-float scalars are cast to float32 as torch casts them.
- * For float64 this is plain double arithmetic. The two loops are written out apart so that each
- * stays monomorphic (a rounding function passed in made the float32 loop 5× slower).
+ * For float64 this is plain double arithmetic. torch's vectorised CPU kernels may fuse a
+ * multiply-add where the build has FMA, so agreement with torch is to rounding, not bit for bit.
+ * The two loops are written out apart so that each stays monomorphic (a rounding function passed
+ * in made the float32 loop 5× slower).
  */
 export function adamUpdate(p: TypedArray, grad: TypedArray, m: TypedArray, v: TypedArray, vmax: TypedArray | null, h: AdamHyper): void {
   if (p instanceof Float32Array) adamF32(p, grad, m, v, vmax, h);
