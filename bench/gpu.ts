@@ -2,6 +2,8 @@
 //   node --import tsx bench/gpu.ts [--quick] [--json out.json] [--no-torch] [--python path]
 //        [--gemm 8192x768x2048,...] [--configs S,M] [--cells lstm,gru] [--backend vulkan|opengles]
 //        [--timeout s]
+//   node --import tsx bench/gpu.ts --sweep [--quick] [--json out.json] [--sweep-shapes MxKxN[:A][:B],...]
+//        [--sweep-budget s]   (matmul tile × split-K sweep and per-dispatch costs; bench/gpu-sweep.ts)
 // GEMM shapes are M×K×N (C[M,N] = A[M,K]·B[K,N], float32), figures in TFLOP/s. The LM step is
 // bench/run.ts's (Embedding → LSTM/GRU → Linear on every step → cross-entropy → backward → Adam) in
 // tokens (batch × steps) per second, each step one submit, the loss read once at the end of a run.
@@ -14,6 +16,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import * as gl from "../src/index.js";
 import { gpuChecks } from "./gpu-check.js";
+import { FULL_SWEEP, QUICK_SWEEP, chainTimes, parseSpec, sweepShape, sweepTable } from "./gpu-sweep.js";
 
 const args = process.argv.slice(2);
 const has = (name: string): boolean => args.includes(name);
@@ -146,7 +149,12 @@ async function child(): Promise<void> {
   const gpu = await openGpu();
   let result: Record<string, unknown>;
   try {
-    if (kind === "gemm") {
+    if (kind === "sweep") {
+      const spec = parseSpec(value("--shape", ""));
+      result = { kind, shape: spec.name, rows: await sweepShape(gpu, spec, quick, Number(value("--budget", "20"))) };
+    } else if (kind === "chain") {
+      result = { kind, ...(await chainTimes(gpu, quick)) };
+    } else if (kind === "gemm") {
       const [M, K, N] = value("--shape", "").split("x").map(Number);
       result = { kind, shape: `${M}x${K}x${N}`, M, K, N, ...(await timeGemm(gpu, M, K, N)) };
     } else {
@@ -280,6 +288,39 @@ function printTable(results: Record<string, unknown>): void {
   console.log(lines.join("\n"));
 }
 
+/** The sweep: one process per shape, the whole run bounded by --sweep-budget seconds. */
+async function sweepParent(): Promise<void> {
+  const shapes = value("--sweep-shapes", quick ? QUICK_SWEEP : FULL_SWEEP).split(",").filter((x) => x);
+  for (const sh of shapes) parseSpec(sh);
+  const budget = Number(value("--sweep-budget", quick ? "120" : "150"));
+  const end = performance.now() + budget * 1000;
+  const out = value("--json", join("bench", "results", `gpu-sweep-${new Date().toISOString().slice(0, 10)}.json`));
+  mkdirSync(dirname(out), { recursive: true });
+  const results: { date: string; quick: boolean; chain: unknown; sweep: Record<string, unknown>[] } = { date: new Date().toISOString(), quick, chain: null, sweep: [] };
+  const save = (): void => writeFileSync(out, JSON.stringify(results) + "\n");
+  const left = (): number => (end - performance.now()) / 1000;
+  log("chain: per-step products and the LSTM forward sweep ...");
+  results.chain = await runChild({ args: ["--child", "chain"], label: "chain" }, Math.max(5, Math.min(30, left())));
+  save();
+  log(`chain: ${JSON.stringify(results.chain)}`);
+  for (const [i, sh] of shapes.entries()) {
+    // An even share of what is left, of which the child spends at most 80% timing (compiles and
+    // process start take the rest).
+    const share = left() / (shapes.length - i);
+    if (share < 3) {
+      results.sweep.push({ shape: sh, error: "skipped: sweep budget spent" });
+      continue;
+    }
+    log(`sweep ${sh} (${share.toFixed(0)} s) ...`);
+    const r = await runChild({ args: ["--child", "sweep", "--shape", sh, "--budget", (share * 0.7).toFixed(1)], label: sh }, share);
+    results.sweep.push({ shape: sh, ...r });
+    save();
+  }
+  console.log(sweepTable(results.sweep as { shape: string }[]));
+  log(`results in ${out}`);
+}
+
 if (has("--probe")) await probe();
+else if (has("--sweep")) await sweepParent();
 else if (has("--child")) await child();
 else await parent();
