@@ -2,7 +2,9 @@
 # Runs the WebGPU bench on a GPU machine that has python3 + torch + CUDA but no Node and no
 # network, from the repository root, with .gpu-carry/ (npm run bench:gpu:prepare, plus node.xz)
 # and .gl/*.deb (the Vulkan loader and libglvnd) carried beside the checkout:
-#   OUT=/some/dir bash bench/gpu-device.sh [--quick]
+#   OUT=/some/dir bash bench/gpu-device.sh [--quick | --sweep]
+# --sweep runs the matmul tile × split-K sweep (bench/gpu-sweep.ts, ≤ 150 s, $OUT/gpu-sweep.json)
+# and then the M-LSTM training step alone (no PyTorch), instead of the full bench.
 # Writes $OUT/gpu-bench.json (rewritten after every figure), $OUT/probe.json and
 # $OUT/gpu-device.log. Every step has a timeout and a failed step does not stop the later ones.
 set -u
@@ -13,6 +15,8 @@ LOG="$OUT/gpu-device.log"
 exec > >(tee -a "$LOG") 2>&1
 QUICK=""
 [ "${1:-}" = "--quick" ] && QUICK="--quick"
+SWEEP=""
+[ "${1:-}" = "--sweep" ] && SWEEP="--sweep"
 T0=$(date +%s)
 say() { echo "[gpu-device +$(( $(date +%s) - T0 ))s] $*"; }
 
@@ -66,6 +70,15 @@ timeout 90 "$NODE" .gpu-carry/gpu-bench.mjs --probe > "$OUT/probe.out"
 say "probe exit $?"
 grep '^RESULT ' "$OUT/probe.out" | sed 's/^RESULT //' > "$OUT/probe.json"
 head -c 600 "$OUT/probe.json"; echo
+
+if [ -n "$SWEEP" ]; then
+  say "sweep: matmul tiles × split-K, per-dispatch costs (bounded at 150 s)"
+  timeout 190 "$NODE" .gpu-carry/gpu-bench.mjs --sweep --json "$OUT/gpu-sweep.json" --sweep-budget 150
+  say "sweep exit $?"
+  timeout 60 "$NODE" .gpu-carry/gpu-bench.mjs --configs M --cells lstm --gemm "" --no-torch --json "$OUT/gpu-bench.json" --timeout 50
+  say "M-LSTM exit $?"
+  exit 0
+fi
 
 say "bench: WebGPU figures (one process each), then PyTorch/CUDA"
 if [ -n "$QUICK" ]; then
