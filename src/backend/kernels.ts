@@ -66,6 +66,10 @@ export interface KernelSignatures {
    * with PyTorch's single-tensor arithmetic operation by operation, each rounded to p's precision.
    */
   adamUpdate(p: TypedArray, grad: TypedArray, m: TypedArray, v: TypedArray, vmax: TypedArray | null, h: AdamHyper): void;
+  /** One SGD step in place; buf is the momentum buffer (null without momentum). */
+  sgdUpdate(p: TypedArray, grad: TypedArray, buf: TypedArray | null, h: SgdHyper): void;
+  /** One RMSprop step in place; buf the momentum buffer, gavg the centered mean (null when unused). */
+  rmspropUpdate(p: TypedArray, grad: TypedArray, sq: TypedArray, buf: TypedArray | null, gavg: TypedArray | null, h: RmspropHyper): void;
 
   // ---- recurrent cells: one time step over the first n rows of a batch (see RecurrentSpec) ----
   /** pre = xg + hg (gates i, f, g, o; biases folded into xg); writes activated gates, c and h = o·tanh(c). */
@@ -120,6 +124,26 @@ export interface AdamHyper {
   decoupled: boolean;
   maximize: boolean;
   step: number;
+}
+
+export interface SgdHyper {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  maximize: boolean;
+  /** The momentum buffer is new: it becomes the gradient itself. */
+  first: boolean;
+}
+
+export interface RmspropHyper {
+  lr: number;
+  alpha: number;
+  eps: number;
+  weightDecay: number;
+  momentum: number;
+  maximize: boolean;
 }
 
 export type RecurrentCell = "lstm" | "gru" | "rnnTanh" | "rnnRelu";

@@ -1,6 +1,7 @@
 import { GradlabError } from "../core/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
-import { type FloatArray, lerp, stateTensor } from "./arrays.js";
+import { kernel } from "../backend/registry.js";
+import { type FloatArray, stateTensor } from "./arrays.js";
 import { type BaseOptions, type GuardOptions, Optimizer, type ParamGroup, type ParamState, type ParamsInput } from "./optimizer.js";
 
 export interface RMSpropOptions extends BaseOptions {
@@ -35,31 +36,12 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
 
   protected update(p: FloatArray, grad: FloatArray, state: ParamState, group: ParamGroup<RMSpropOptions>, param: Tensor): void {
     const { lr, alpha, eps, weightDecay: wd, momentum, centered, maximize } = group;
-    const sign = maximize ? -1 : 1;
     state.step = (state.step as number) + 1;
     if (momentum > 0 && !state.momentumBuffer) state.momentumBuffer = stateTensor(param);
     if (centered && !state.gradAvg) state.gradAvg = stateTensor(param);
     const sq = (state.squareAvg as Tensor).data as FloatArray;
     const buf = momentum > 0 ? ((state.momentumBuffer as Tensor).data as FloatArray) : null;
     const gavg = centered ? ((state.gradAvg as Tensor).data as FloatArray) : null;
-    for (let i = 0; i < p.length; i++) {
-      let g = sign * grad[i];
-      if (wd !== 0) g = g + wd * p[i];
-      sq[i] = sq[i] * alpha + (1 - alpha) * g * g;
-      let avg: number;
-      if (gavg) {
-        gavg[i] = lerp(gavg[i], g, 1 - alpha);
-        avg = Math.sqrt(sq[i] + -1 * gavg[i] * gavg[i]);
-      } else {
-        avg = Math.sqrt(sq[i]);
-      }
-      avg = avg + eps;
-      if (buf) {
-        buf[i] = buf[i] * momentum + g / avg;
-        p[i] = p[i] + -lr * buf[i];
-      } else {
-        p[i] = p[i] + (-lr * g) / avg;
-      }
-    }
+    kernel("rmspropUpdate")(p, grad, sq, buf, gavg, { lr, alpha, eps, weightDecay: wd, momentum, maximize });
   }
 }

@@ -1,5 +1,6 @@
 import { GradlabError } from "../core/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
+import { kernel } from "../backend/registry.js";
 import { type FloatArray, stateTensor } from "./arrays.js";
 import { type BaseOptions, type GuardOptions, Optimizer, type ParamGroup, type ParamState, type ParamsInput } from "./optimizer.js";
 
@@ -31,7 +32,6 @@ export class SGD extends Optimizer<SGDOptions> {
 
   protected update(p: FloatArray, grad: FloatArray, state: ParamState, group: ParamGroup<SGDOptions>, param: Tensor): void {
     const { lr, momentum: mu, dampening, weightDecay: wd, nesterov, maximize } = group;
-    const sign = maximize ? -1 : 1;
     let buf: FloatArray | null = null;
     let first = false;
     if (mu !== 0) {
@@ -42,15 +42,6 @@ export class SGD extends Optimizer<SGDOptions> {
       }
       buf = b.data as FloatArray;
     }
-    for (let i = 0; i < p.length; i++) {
-      let g = sign * grad[i];
-      if (wd !== 0) g = g + wd * p[i];
-      if (buf) {
-        // The buffer starts as the first gradient itself, without dampening.
-        buf[i] = first ? g : buf[i] * mu + (1 - dampening) * g;
-        g = nesterov ? g + mu * buf[i] : buf[i];
-      }
-      p[i] = p[i] + -lr * g;
-    }
+    kernel("sgdUpdate")(p, grad, buf, { lr, momentum: mu, dampening, weightDecay: wd, nesterov, maximize, first });
   }
 }

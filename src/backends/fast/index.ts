@@ -26,7 +26,7 @@ import { numel } from "../../core/shape.js";
 import { binary as refBinary, unary as refUnary } from "../js/elementwise.js";
 import { indexAdd as refIndexAdd } from "../js/indexing.js";
 import { matmul as refMatmul } from "../js/matmul.js";
-import { adamUpdate as refAdamUpdate } from "../js/optim.js";
+import { adamUpdate as refAdamUpdate, rmspropUpdate as refRmspropUpdate, sgdUpdate as refSgdUpdate } from "../js/optim.js";
 import { reduce as refReduce } from "../js/reduce.js";
 import * as cells from "../js/recurrent-cells.js";
 import { crossEntropyBackward as refCrossEntropyBackward, crossEntropyForward as refCrossEntropyForward } from "../js/loss.js";
@@ -36,7 +36,7 @@ import { type MatmulPackedOptions, PackedMatrix, matmulF32, matmulPackedF32, pac
 import { type FastDetection, detect, instantiate } from "./loader.js";
 import { indexAddF32 } from "./indexing.js";
 import { crossEntropyBackwardF32, crossEntropyForwardF32 } from "./loss.js";
-import { adamUpdateF32 } from "./optim.js";
+import { adamUpdateF32, rmspropUpdateF32, sgdUpdateF32 } from "./optim.js";
 import { gruCellBackwardF32, gruCellForwardF32, lstmCellBackwardF32, lstmCellForwardF32 } from "./recurrent.js";
 import { fastSequenceHandles, sequenceBackwardF32, sequenceForwardF32 } from "./sequence.js";
 import { ArenaFullError, type FastVariant, WasmRuntime } from "./runtime.js";
@@ -119,6 +119,21 @@ function registerFastKernels(): void {
     const ref = (): void => refAdamUpdate(p, grad, m, v, vmax, h);
     if (!rt || p.length < MIN_SIZE.optimElements || !allF32(p, grad, m, v, vmax)) return ref();
     orReference(() => (adamUpdateF32(rt, p as Float32Array, grad as Float32Array, m as Float32Array, v as Float32Array, vmax as Float32Array | null, h), true), ref);
+  });
+  registerKernel("sgdUpdate", FAST_BACKEND, (p, grad, buf, h) => {
+    const rt = runtime;
+    const ref = (): void => refSgdUpdate(p, grad, buf, h);
+    if (!rt || p.length < MIN_SIZE.optimElements || !allF32(p, grad, buf)) return ref();
+    orReference(() => (sgdUpdateF32(rt, p as Float32Array, grad as Float32Array, buf as Float32Array | null, h), true), ref);
+  });
+  registerKernel("rmspropUpdate", FAST_BACKEND, (p, grad, sq, buf, gavg, h) => {
+    const rt = runtime;
+    const ref = (): void => refRmspropUpdate(p, grad, sq, buf, gavg, h);
+    if (!rt || p.length < MIN_SIZE.optimElements || !allF32(p, grad, sq, buf, gavg)) return ref();
+    orReference(
+      () => (rmspropUpdateF32(rt, p as Float32Array, grad as Float32Array, sq as Float32Array, buf as Float32Array | null, gavg as Float32Array | null, h), true),
+      ref,
+    );
   });
   registerRecurrentCells();
   registerLosses();

@@ -1,9 +1,9 @@
-import type { AdamHyper } from "../../backend/kernels.js";
+import type { AdamHyper, RmspropHyper, SgdHyper } from "../../backend/kernels.js";
 import type { WasmRuntime } from "./runtime.js";
 import { unstage } from "./stage.js";
 
-// The single-pass Adam step in the module (assembly/optim.ts): parameter, gradient and moments
-// are copied in, updated four at a time, and the parameter and moments copied back (DESIGN.md
+// Single-pass optimizer steps in the module (assembly/optim.ts): parameter, gradient and state
+// are copied in, updated four at a time, and the parameter and state copied back (DESIGN.md
 // principle 5: optimizer state stays in ordinary typed arrays between steps).
 
 function put(rt: WasmRuntime, a: Float32Array): number {
@@ -33,4 +33,41 @@ export function adamUpdateF32(
   unstage(rt, pm, n, m);
   unstage(rt, pv, n, v);
   if (vmax) unstage(rt, px, n, vmax);
+}
+
+export function sgdUpdateF32(rt: WasmRuntime, p: Float32Array, grad: Float32Array, buf: Float32Array | null, h: SgdHyper): void {
+  const n = p.length;
+  const f = Math.fround;
+  rt.resetScratch();
+  const pp = put(rt, p);
+  const pg = put(rt, grad.length === n ? grad : grad.subarray(0, n));
+  const pb = buf ? put(rt, buf) : 0;
+  rt.wasm.sgdStep(
+    n, pp, pg, pb, h.maximize ? -1 : 1, f(h.weightDecay), h.weightDecay !== 0 ? 1 : 0, f(h.momentum), f(1 - h.dampening),
+    h.nesterov ? 1 : 0, h.first ? 1 : 0, f(-h.lr),
+  );
+  unstage(rt, pp, n, p);
+  if (buf) unstage(rt, pb, n, buf);
+}
+
+export function rmspropUpdateF32(
+  rt: WasmRuntime, p: Float32Array, grad: Float32Array, sq: Float32Array, buf: Float32Array | null, gavg: Float32Array | null, h: RmspropHyper,
+): void {
+  const n = p.length;
+  const f = Math.fround;
+  rt.resetScratch();
+  const pp = put(rt, p);
+  const pg = put(rt, grad.length === n ? grad : grad.subarray(0, n));
+  const ps = put(rt, sq);
+  const pb = buf ? put(rt, buf) : 0;
+  const pa = gavg ? put(rt, gavg) : 0;
+  const c = f(1 - h.alpha);
+  rt.wasm.rmspropStep(
+    n, pp, pg, ps, pb, pa, h.maximize ? -1 : 1, f(h.weightDecay), h.weightDecay !== 0 ? 1 : 0,
+    f(h.alpha), c, f(1 - c), f(h.eps), f(h.momentum), f(-h.lr),
+  );
+  unstage(rt, pp, n, p);
+  unstage(rt, ps, n, sq);
+  if (buf) unstage(rt, pb, n, buf);
+  if (gavg) unstage(rt, pa, n, gavg);
 }

@@ -39,6 +39,14 @@ export interface WasmExports {
     sign: number, decay: number, wd: number, decoupled: number, decays: number, w: number, wc: number,
     b2: number, c2: number, bc2: number, eps: number, negStep: number,
   ): void;
+  sgdStep(
+    n: number, p: number, g: number, buf: number, sign: number, wd: number, decays: number, mu: number, keep: number,
+    nesterov: number, first: number, negLr: number,
+  ): void;
+  rmspropStep(
+    n: number, p: number, g: number, sq: number, buf: number, gavg: number, sign: number, wd: number, decays: number,
+    alpha: number, c: number, cc: number, eps: number, mom: number, negLr: number,
+  ): void;
   crossEntropyForward(x: number, N: number, C: number, target: number, ignoreIndex: number, eps: number, loss: number, lse: number): void;
   crossEntropyBackward(
     x: number, N: number, C: number, target: number, ignoreIndex: number, eps: number, lse: number, gLoss: number, dx: number,

@@ -3,7 +3,7 @@ import { binary, clamp, copy, unary, where } from "./elementwise.js";
 import { gather, indexAdd, indexSelect, scatterAdd } from "./indexing.js";
 import { crossEntropyBackward, crossEntropyForward } from "./loss.js";
 import { matmul } from "./matmul.js";
-import { adamUpdate } from "./optim.js";
+import { adamUpdate, rmspropUpdate, sgdUpdate } from "./optim.js";
 import { argReduce, reduce } from "./reduce.js";
 import { recurrentSequenceBackward, recurrentSequenceForward } from "./recurrent.js";
 import * as cells from "./recurrent-cells.js";
@@ -26,6 +26,8 @@ export function registerReferenceBackend(): void {
   registerKernel("crossEntropyForward", b, crossEntropyForward);
   registerKernel("crossEntropyBackward", b, crossEntropyBackward);
   registerKernel("adamUpdate", b, adamUpdate);
+  registerKernel("sgdUpdate", b, sgdUpdate);
+  registerKernel("rmspropUpdate", b, rmspropUpdate);
   registerKernel("lstmCellForward", b, cells.lstmCellForward);
   registerKernel("lstmCellBackward", b, cells.lstmCellBackward);
   registerKernel("gruCellForward", b, cells.gruCellForward);

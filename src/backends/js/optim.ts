@@ -1,5 +1,5 @@
 import type { TypedArray } from "../../core/dtype.js";
-import type { AdamHyper } from "../../backend/kernels.js";
+import type { AdamHyper, RmspropHyper, SgdHyper } from "../../backend/kernels.js";
 
 /**
  * PyTorch's single-tensor Adam/AdamW, one tensor op at a time: for float32 every op's result is
@@ -78,5 +78,122 @@ function adamF32(p: Float32Array, grad: TypedArray, m: TypedArray, v: TypedArray
     }
     const denom = r(r(r(Math.sqrt(second)) / bc2Sqrt) + eps);
     p[i] = r(p[i] + r(r(negStep * m[i]) / denom));
+  }
+}
+
+/**
+ * PyTorch's single-tensor SGD (momentum, dampening, Nesterov, L2 weight decay), op by op; `first`:
+ * the momentum buffer starts as the gradient itself, without dampening.
+ */
+export function sgdUpdate(p: TypedArray, grad: TypedArray, buf: TypedArray | null, h: SgdHyper): void {
+  if (p instanceof Float32Array) sgdF32(p, grad, buf, h);
+  else sgdF64(p, grad, buf, h);
+}
+
+function sgdF64(p: TypedArray, grad: TypedArray, buf: TypedArray | null, h: SgdHyper): void {
+  const { momentum: mu, weightDecay: wd, nesterov, first } = h;
+  const negLr = -h.lr;
+  const keep = 1 - h.dampening;
+  const sign = h.maximize ? -1 : 1;
+  for (let i = 0; i < p.length; i++) {
+    let g = sign * grad[i];
+    if (wd !== 0) g = g + wd * p[i];
+    if (buf) {
+      buf[i] = first ? g : buf[i] * mu + keep * g;
+      g = nesterov ? g + mu * buf[i] : buf[i];
+    }
+    p[i] = p[i] + negLr * g;
+  }
+}
+
+function sgdF32(p: Float32Array, grad: TypedArray, buf: TypedArray | null, h: SgdHyper): void {
+  const r = Math.fround;
+  const { nesterov, first } = h;
+  const mu = r(h.momentum);
+  const wd = r(h.weightDecay);
+  const negLr = r(-h.lr);
+  const keep = r(1 - h.dampening);
+  const sign = h.maximize ? -1 : 1;
+  const decays = h.weightDecay !== 0;
+  for (let i = 0; i < p.length; i++) {
+    let g = sign * grad[i];
+    if (decays) g = r(g + r(wd * p[i]));
+    if (buf) {
+      buf[i] = first ? g : r(r(buf[i] * mu) + r(keep * g));
+      g = nesterov ? r(g + r(mu * buf[i])) : buf[i];
+    }
+    p[i] = r(p[i] + r(negLr * g));
+  }
+}
+
+/** PyTorch's single-tensor RMSprop (centered, momentum, L2 weight decay), op by op. */
+export function rmspropUpdate(
+  p: TypedArray, grad: TypedArray, sq: TypedArray, buf: TypedArray | null, gavg: TypedArray | null, h: RmspropHyper,
+): void {
+  if (p instanceof Float32Array) rmspropF32(p, grad, sq, buf, gavg, h);
+  else rmspropF64(p, grad, sq, buf, gavg, h);
+}
+
+function rmspropF64(p: TypedArray, grad: TypedArray, sq: TypedArray, buf: TypedArray | null, gavg: TypedArray | null, h: RmspropHyper): void {
+  const { alpha, eps, weightDecay: wd, momentum } = h;
+  const negLr = -h.lr;
+  const c = 1 - alpha;
+  const small = Math.abs(c) < 0.5;
+  const cc = 1 - c;
+  const sign = h.maximize ? -1 : 1;
+  for (let i = 0; i < p.length; i++) {
+    let g = sign * grad[i];
+    if (wd !== 0) g = g + wd * p[i];
+    sq[i] = sq[i] * alpha + c * g * g;
+    let avg: number;
+    if (gavg) {
+      // lerp(gavg, g, 1 − α) as PyTorch's CPU lerp.
+      const d = g - gavg[i];
+      gavg[i] = small ? gavg[i] + c * d : g - d * cc;
+      avg = Math.sqrt(sq[i] + -1 * gavg[i] * gavg[i]);
+    } else {
+      avg = Math.sqrt(sq[i]);
+    }
+    avg = avg + eps;
+    if (buf) {
+      buf[i] = buf[i] * momentum + g / avg;
+      p[i] = p[i] + negLr * buf[i];
+    } else {
+      p[i] = p[i] + (negLr * g) / avg;
+    }
+  }
+}
+
+function rmspropF32(p: Float32Array, grad: TypedArray, sq: TypedArray, buf: TypedArray | null, gavg: TypedArray | null, h: RmspropHyper): void {
+  const r = Math.fround;
+  const alpha = r(h.alpha);
+  const eps = r(h.eps);
+  const wd = r(h.weightDecay);
+  const mom = r(h.momentum);
+  const negLr = r(-h.lr);
+  const c = r(1 - h.alpha);
+  const small = Math.abs(c) < 0.5;
+  const cc = r(1 - c);
+  const sign = h.maximize ? -1 : 1;
+  const decays = h.weightDecay !== 0;
+  for (let i = 0; i < p.length; i++) {
+    let g = sign * grad[i];
+    if (decays) g = r(g + r(wd * p[i]));
+    sq[i] = r(r(sq[i] * alpha) + r(r(c * g) * g));
+    let avg: number;
+    if (gavg) {
+      const d = r(g - gavg[i]);
+      gavg[i] = small ? r(gavg[i] + r(c * d)) : r(g - r(d * cc));
+      avg = r(Math.sqrt(r(sq[i] + r(-gavg[i] * gavg[i]))));
+    } else {
+      avg = r(Math.sqrt(sq[i]));
+    }
+    avg = r(avg + eps);
+    if (buf) {
+      buf[i] = r(r(buf[i] * mom) + r(g / avg));
+      p[i] = r(p[i] + r(negLr * buf[i]));
+    } else {
+      p[i] = r(p[i] + r(r(negLr * g) / avg));
+    }
   }
 }
