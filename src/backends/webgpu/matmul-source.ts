@@ -44,10 +44,12 @@ const sources = new Map<string, string>();
  * `acc[i]` the shader compiler may keep the accumulators in addressable (off-chip) memory instead
  * of registers, which is how a 128×128 tile ran at 2 TFLOP/s on an H200. The next slice's global
  * values are loaded into registers while the current slice is multiplied, so the latency of those
- * loads hides behind arithmetic (one slice in flight, one barrier pair per slice).
+ * loads hides behind arithmetic (one slice in flight, one barrier pair per slice). With vecA/vecB
+ * an operand is read from global memory as vec4s along its contiguous dimension: a quarter of the
+ * load instructions, each 16 bytes.
  */
-export function matmulSource(t: Tile, transA: boolean, transB: boolean): string {
-  const key = `${tileName(t)},${transA},${transB}`;
+export function matmulSource(t: Tile, transA: boolean, transB: boolean, vecA: boolean, vecB: boolean): string {
+  const key = `${tileName(t)},${transA},${transB},${vecA},${vecB}`;
   let s = sources.get(key);
   if (s) return s;
   const { BM, BN, BK, TM, TN } = t;
@@ -56,40 +58,59 @@ export function matmulSource(t: Tile, transA: boolean, transB: boolean): string 
   const NT = WX * WY;
   const V = TN / 4;
   const { aStride, bStride } = strides(t, transA, transB);
-  const RA = Math.ceil((BM * BK) / NT);
-  const RB = Math.ceil((BK * BN) / NT);
   const lines: string[] = [];
   const L = (x: string): number => lines.push(x);
-  // Where each thread's r-th loaded value goes: fixed for the whole kernel.
+  // Where each thread's r-th loaded value (or vec4 along the operand's contiguous dimension) goes:
+  // fixed for the whole kernel.
+  const cA = vecA ? 4 : 1;
+  const cB = vecB ? 4 : 1;
+  const RA = Math.ceil((BM * BK) / cA / NT);
+  const RB = Math.ceil((BK * BN) / cB / NT);
+  const zA = vecA ? "vec4<f32>(0.0)" : "0.0";
+  const zB = vecB ? "vec4<f32>(0.0)" : "0.0";
   for (let r = 0; r < RA; r++) {
     L(`  let ai${r} = li + ${r * NT}u;`);
-    L(transA ? `  let ak${r} = ai${r} / ${BM}u; let am${r} = ai${r} % ${BM}u;` : `  let am${r} = ai${r} / ${BK}u; let ak${r} = ai${r} % ${BK}u;`);
-    L(`  let aok${r} = ai${r} < ${BM * BK}u && row0 + am${r} < p.M;`);
-    L(`  var ra${r} = 0.0;`);
+    if (transA) L(`  let ak${r} = ai${r} / ${BM / cA}u; let am${r} = ai${r} % ${BM / cA}u * ${cA}u;`);
+    else L(`  let am${r} = ai${r} / ${BK / cA}u; let ak${r} = ai${r} % ${BK / cA}u * ${cA}u;`);
+    L(`  let aok${r} = ai${r} < ${(BM * BK) / cA}u && row0 + am${r} < p.M;`);
+    L(`  var ra${r} = ${zA};`);
   }
   for (let r = 0; r < RB; r++) {
     L(`  let bi${r} = li + ${r * NT}u;`);
-    L(transB ? `  let bn${r} = bi${r} / ${BK}u; let bk${r} = bi${r} % ${BK}u;` : `  let bk${r} = bi${r} / ${BN}u; let bn${r} = bi${r} % ${BN}u;`);
-    L(`  let bok${r} = bi${r} < ${BK * BN}u && col0 + bn${r} < p.N;`);
-    L(`  var rb${r} = 0.0;`);
+    if (transB) L(`  let bn${r} = bi${r} / ${BK / cB}u; let bk${r} = bi${r} % ${BK / cB}u * ${cB}u;`);
+    else L(`  let bk${r} = bi${r} / ${BN / cB}u; let bn${r} = bi${r} % ${BN / cB}u * ${cB}u;`);
+    L(`  let bok${r} = bi${r} < ${(BK * BN) / cB}u && col0 + bn${r} < p.N;`);
+    L(`  var rb${r} = ${zB};`);
   }
   for (let i = 0; i < TM; i++) for (let j = 0; j < V; j++) L(`  var acc${i}_${j} = vec4<f32>(0.0);`);
+  // With vec4 loads the operand's contiguous size and offset are multiples of 4 (the caller checks),
+  // so a vec4 is wholly inside or wholly outside the matrix and the k range.
   const load = (k0: string): void => {
     for (let r = 0; r < RA; r++) {
       const idx = transA ? `(${k0} + ak${r}) * p.M + row0 + am${r}` : `(row0 + am${r}) * p.K + ${k0} + ak${r}`;
-      L(`    if (aok${r} && ${k0} + ak${r} < kEnd) { ra${r} = A[p.offA + ${idx}]; } else { ra${r} = 0.0; }`);
+      L(`    if (aok${r} && ${k0} + ak${r} < kEnd) { ra${r} = A[(p.offA + ${idx})${vecA ? " / 4u" : ""}]; } else { ra${r} = ${zA}; }`);
     }
     for (let r = 0; r < RB; r++) {
       const idx = transB ? `(col0 + bn${r}) * p.K + ${k0} + bk${r}` : `(${k0} + bk${r}) * p.N + col0 + bn${r}`;
-      L(`    if (bok${r} && ${k0} + bk${r} < kEnd) { rb${r} = B[p.offB + ${idx}]; } else { rb${r} = 0.0; }`);
+      L(`    if (bok${r} && ${k0} + bk${r} < kEnd) { rb${r} = B[(p.offB + ${idx})${vecB ? " / 4u" : ""}]; } else { rb${r} = ${zB}; }`);
     }
+  };
+  const storeA = (r: number): string => {
+    if (!vecA) return `As[ak${r} * ${aStride}u + am${r}] = ra${r};`;
+    const at = (c: number): string => (transA ? `ak${r} * ${aStride}u + am${r} + ${c}u` : `(ak${r} + ${c}u) * ${aStride}u + am${r}`);
+    return [0, 1, 2, 3].map((c) => `As[${at(c)}] = ra${r}[${c}];`).join(" ");
+  };
+  const storeB = (r: number): string => {
+    if (!vecB) return `let j = bk${r} * ${bStride * 4}u + bn${r}; Bs[j / 4u][j % 4u] = rb${r};`;
+    if (!transB) return `Bs[bk${r} * ${bStride}u + bn${r} / 4u] = rb${r};`;
+    return [0, 1, 2, 3].map((c) => `{ let j = (bk${r} + ${c}u) * ${bStride * 4}u + bn${r}; Bs[j / 4u][j % 4u] = rb${r}[${c}]; }`).join(" ");
   };
   L(`  {`);
   load("kBegin");
   L(`  }`);
   L(`  for (var k0 = kBegin; k0 < kEnd; k0 += ${BK}u) {`);
-  for (let r = 0; r < RA; r++) L(`    if (ai${r} < ${BM * BK}u) { As[ak${r} * ${aStride}u + am${r}] = ra${r}; }`);
-  for (let r = 0; r < RB; r++) L(`    if (bi${r} < ${BK * BN}u) { let j = bk${r} * ${bStride * 4}u + bn${r}; Bs[j / 4u][j % 4u] = rb${r}; }`);
+  for (let r = 0; r < RA; r++) L(`    if (ai${r} < ${(BM * BK) / cA}u) { ${storeA(r)} }`);
+  for (let r = 0; r < RB; r++) L(`    if (bi${r} < ${(BK * BN) / cB}u) { ${storeB(r)} }`);
   L(`    workgroupBarrier();`);
   L(`    let kn = k0 + ${BK}u;`);
   load("kn");
@@ -106,8 +127,8 @@ export function matmulSource(t: Tile, transA: boolean, transB: boolean): string 
   s = /* wgsl */ `
 struct P { M: u32, N: u32, K: u32, offA: u32, offB: u32, offC: u32, accumulate: u32, hasBias: u32, kChunk: u32 }
 @group(0) @binding(0) var<uniform> p: P;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
-@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(1) var<storage, read> A: array<${vecA ? "vec4<f32>" : "f32"}>;
+@group(0) @binding(2) var<storage, read> B: array<${vecB ? "vec4<f32>" : "f32"}>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> C: array<f32>;
 var<workgroup> As: array<f32, ${BK * aStride}>;

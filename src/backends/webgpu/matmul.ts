@@ -77,6 +77,11 @@ export interface MatmulOptions {
   splitK?: number;
   /** The workgroup tile, "BMxBNxBK/TMxTN" (see MATMUL_TILES; default: chosen from the sizes). */
   tile?: string;
+  /**
+   * Read A and B from global memory as vec4s where their layout allows it (default true): the
+   * contiguous dimension and the offset multiples of 4. False keeps scalar loads (for comparison).
+   */
+  vec4?: boolean;
   M?: number;
   N?: number;
   K?: number;
@@ -156,14 +161,18 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, c: GpuTensor, o: Ma
   const kChunk = Math.ceil(K / split / t.BK) * t.BK || t.BK;
   split = Math.max(1, Math.ceil(K / kChunk));
   const bias = o.bias ? o.bias.buffer : dummyBuffer(gpu);
+  const v4 = o.vec4 ?? true;
+  const vecA = v4 && (tA ? M : K) % 4 === 0 && offA % 4 === 0 && (tA ? t.BM : t.BK) % 4 === 0 && a.buffer.size % 16 === 0;
+  const vecB = v4 && (tB ? K : N) % 4 === 0 && offB % 4 === 0 && (tB ? t.BK : t.BN) % 4 === 0 && b.buffer.size % 16 === 0;
+  const code = matmulSource(t, tA, tB, vecA, vecB);
   const groups: [number, number, number] = [Math.ceil(N / t.BN), Math.ceil(M / t.BM), split];
   if (split === 1) {
     const words = new Words().u(M, N, K, offA, offB, offC, o.accumulate ? 1 : 0, o.bias ? 1 : 0, kChunk).build();
-    gpu.dispatch(matmulSource(t, tA, tB), words, [a.buffer, b.buffer, bias, c.buffer], groups);
+    gpu.dispatch(code, words, [a.buffer, b.buffer, bias, c.buffer], groups);
     return;
   }
   const parts = scratchBuffer(gpu, split * M * N * 4);
-  gpu.dispatch(matmulSource(t, tA, tB), new Words().u(M, N, K, offA, offB, 0, 0, 0, kChunk).build(), [a.buffer, b.buffer, bias, parts], groups);
+  gpu.dispatch(code, new Words().u(M, N, K, offA, offB, 0, 0, 0, kChunk).build(), [a.buffer, b.buffer, bias, parts], groups);
   const total = Math.ceil((M * N) / 256);
   const gx = Math.min(total, 32768);
   const sumWords = new Words().u(M * N, N, split, offC, o.accumulate ? 1 : 0, o.bias ? 1 : 0).build();

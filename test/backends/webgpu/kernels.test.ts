@@ -40,9 +40,9 @@ describe("webgpu kernels", { skip }, () => {
     }
   });
 
-  for (const splitK of [1, 3]) test(`matmul: accumulate, bias and sub-matrix offsets (splitK ${splitK})`, async () => {
+  // The last case has sizes and offsets that are multiples of 4: vec4 loads at an offset.
+  for (const [splitK, M, N, K] of [[1, 5, 7, 3], [3, 5, 7, 70], [2, 8, 12, 64]]) test(`matmul: accumulate, bias and sub-matrix offsets (${M}×${N}×${K}, splitK ${splitK})`, async () => {
     const gpu = gpuOf();
-    const [M, N, K] = [5, 7, splitK === 1 ? 3 : 70];
     const a = rand(2 * M * K, 11);
     const b = rand(N * K, 12);
     const c0 = rand(3 * M * N, 13);
@@ -61,14 +61,17 @@ describe("webgpu kernels", { skip }, () => {
   test("matmul: every named tile, with transposes and split-K, at odd sizes past the tile", async () => {
     const gpu = gpuOf();
     let seed = 100;
-    // One transpose case per tile, cycling through all four (each tile's shader takes ~1 s to
-    // compile on llvmpipe); the four planner tiles are covered in every case by the test above.
+    // One case per tile, cycling through the four transpose cases and the two alignments (each
+    // shader takes ~1 s to compile on llvmpipe, cached after); the four planner tiles are covered
+    // in every transpose case by the test above.
     const cases = [[false, false, 1], [true, false, 2], [false, true, 3], [true, true, 1]] as const;
     for (const [n, tile] of wg.MATMUL_TILES.entries()) {
       const [BM, BN] = tile.split("x").map(Number);
-      // Past one tile in M and N with ragged edges, and K ragged against every depth BK.
-      const [M, N, K] = [BM + 3, BN + 5, 37];
-      for (const [tA, tB, splitK] of [cases[n % 4]]) {
+      // Odd sizes (scalar loads) and multiples of 4 (vec4 loads of both operands), ragged against
+      // the tile and, for K, against every depth BK.
+      const [M, N, K] = n % 8 < 4 ? [BM + 3, BN + 5, 37] : [BM + 4, BN + 12, 36];
+      const [tA, tB, splitK] = cases[n % 4];
+      {
         const a = rand(M * K, seed++);
         const b = rand(K * N, seed++);
         const C = GpuTensor.empty(gpu, [M, N]);
