@@ -107,9 +107,11 @@ export async function sweepShape(gpu: Gpu, spec: Spec, quick: boolean, budgetS: 
  * The recurrent loop's real cost per dispatch: `steps` dependent per-step products in one submit
  * (each reads the hidden-state slot and accumulates into that step's gates, as lstmForward does),
  * for the planner's tile and the skinny ones; an empty-ish dispatch chain (fill of 4 floats); and
- * the whole LSTM forward sweep (projection + steps × (product + gate kernel)).
+ * the whole LSTM forward sweep (projection + steps × (product + gate kernel)). Tiles past the
+ * budget are marked skipped, so the result comes back before the parent's timeout.
  */
-export async function chainTimes(gpu: Gpu, quick: boolean): Promise<Record<string, number | string>> {
+export async function chainTimes(gpu: Gpu, quick: boolean, budgetS: number): Promise<Record<string, number | string>> {
+  const deadline = performance.now() + budgetS * 1000;
   const { GpuTensor, matmul, fill, lstmForward, lstmWork } = gl.webgpu;
   const [T, Bt, E, H] = quick ? [8, 4, 8, 16] : [128, 64, 256, 512];
   const out: Record<string, number | string> = { T, B: Bt, E, H };
@@ -127,12 +129,26 @@ export async function chainTimes(gpu: Gpu, quick: boolean): Promise<Record<strin
   };
   const tiny = GpuTensor.empty(gpu, [4]);
   out.fillUsPerDispatch = (await time(() => { for (let t = 0; t < T; t++) fill(gpu, tiny, t); })) / T;
+  const w = {
+    wIh: GpuTensor.fromArray(gpu, rand(4 * H * E, 5).map((v) => v * 0.05), [4 * H, E]),
+    wHh: GpuTensor.fromArray(gpu, rand(4 * H * H, 4).map((v) => v * 0.05), [4 * H, H]),
+    bIh: GpuTensor.zeros(gpu, [4 * H]),
+    bHh: GpuTensor.zeros(gpu, [4 * H]),
+  };
+  const X = GpuTensor.fromArray(gpu, rand(T * Bt * E, 6), [T * Bt, E]);
+  const work = lstmWork(gpu, T, Bt, H);
+  out.lstmForwardUs = await time(() => lstmForward(gpu, w, X, work));
+  out.lstmForwardUsPerStep = (out.lstmForwardUs as number) / T;
   const Hs = GpuTensor.fromArray(gpu, rand((T + 1) * Bt * H, 3).map((v) => v * 0.1), [T + 1, Bt, H]);
   const W = GpuTensor.fromArray(gpu, rand(4 * H * H, 4).map((v) => v * 0.05), [4 * H, H]);
   const G = GpuTensor.zeros(gpu, [T, Bt, 4 * H]);
   const dh = GpuTensor.empty(gpu, [Bt, H]);
   for (const tile of [undefined, "16x64x16/2x4", "16x64x32/2x4", "16x32x32/2x4", "32x32x32/2x4", "32x64x32/4x4", "16x128x16/2x4", "64x64x32/4x4"]) {
     const label = tile ?? "plan";
+    if (performance.now() > deadline) {
+      out[`skipped ${label}`] = "out of time";
+      continue;
+    }
     try {
       out[`stepFwdUs ${label}`] = (await time(() => {
         for (let t = 0; t < T; t++) matmul(gpu, Hs, W, G, { transB: true, accumulate: true, M: Bt, N: 4 * H, K: H, offsetA: t * Bt * H, offsetC: t * Bt * 4 * H, tile });
@@ -144,16 +160,6 @@ export async function chainTimes(gpu: Gpu, quick: boolean): Promise<Record<strin
       out[`error ${label}`] = String((e as Error).message ?? e).split("\n")[0];
     }
   }
-  const w = {
-    wIh: GpuTensor.fromArray(gpu, rand(4 * H * E, 5).map((v) => v * 0.05), [4 * H, E]),
-    wHh: W,
-    bIh: GpuTensor.zeros(gpu, [4 * H]),
-    bHh: GpuTensor.zeros(gpu, [4 * H]),
-  };
-  const X = GpuTensor.fromArray(gpu, rand(T * Bt * E, 6), [T * Bt, E]);
-  const work = lstmWork(gpu, T, Bt, H);
-  out.lstmForwardUs = await time(() => lstmForward(gpu, w, X, work));
-  out.lstmForwardUsPerStep = (out.lstmForwardUs as number) / T;
   for (const k of Object.keys(out)) if (typeof out[k] === "number") out[k] = Math.round((out[k] as number) * 10) / 10;
   return out;
 }

@@ -153,7 +153,7 @@ async function child(): Promise<void> {
       const spec = parseSpec(value("--shape", ""));
       result = { kind, shape: spec.name, rows: await sweepShape(gpu, spec, quick, Number(value("--budget", "20"))) };
     } else if (kind === "chain") {
-      result = { kind, ...(await chainTimes(gpu, quick)) };
+      result = { kind, ...(await chainTimes(gpu, quick, Number(value("--budget", "20")))) };
     } else if (kind === "gemm") {
       const [M, K, N] = value("--shape", "").split("x").map(Number);
       result = { kind, shape: `${M}x${K}x${N}`, M, K, N, ...(await timeGemm(gpu, M, K, N)) };
@@ -300,7 +300,8 @@ async function sweepParent(): Promise<void> {
   const save = (): void => writeFileSync(out, JSON.stringify(results) + "\n");
   const left = (): number => (end - performance.now()) / 1000;
   log("chain: per-step products and the LSTM forward sweep ...");
-  results.chain = await runChild({ args: ["--child", "chain"], label: "chain" }, Math.max(5, Math.min(30, left())));
+  const chainS = Math.max(5, Math.min(30, 0.2 * budget));
+  results.chain = await runChild({ args: ["--child", "chain", "--budget", (chainS * 0.6).toFixed(1)], label: "chain" }, chainS);
   save();
   log(`chain: ${JSON.stringify(results.chain)}`);
   for (const [i, sh] of shapes.entries()) {
