@@ -41,8 +41,11 @@ function splitChoices(K: number, quick: boolean): number[] {
 
 export interface SweepRow { tile: string; split: number | "plan"; vec4?: false; tflops?: number; us?: number; maxError?: number; error?: string }
 
-/** Times every tile × split on one shape; stops early (marking the rest) when the budget runs out. */
-export async function sweepShape(gpu: Gpu, spec: Spec, quick: boolean, budgetS: number): Promise<SweepRow[]> {
+/**
+ * Times every tile × split on one shape; stops early (marking the rest) when the budget runs out.
+ * onRow hears each finished row, so a process killed midway still reports what it measured.
+ */
+export async function sweepShape(gpu: Gpu, spec: Spec, quick: boolean, budgetS: number, onRow: (r: SweepRow) => void = () => {}): Promise<SweepRow[]> {
   const { GpuTensor, matmul, MATMUL_TILES } = gl.webgpu;
   const { M, K, N, tA, tB } = spec;
   const a = rand(M * K, 7);
@@ -68,6 +71,7 @@ export async function sweepShape(gpu: Gpu, spec: Spec, quick: boolean, budgetS: 
   for (const [tile, split, vec4] of variants) {
     const row: SweepRow = { tile: tile ?? "plan", split: split ?? "plan", ...(vec4 ? {} : { vec4: false as const }) };
     rows.push(row);
+    if (rows.length > 1) onRow(rows[rows.length - 2]);
     if (performance.now() > deadline) {
       row.error = "skipped: out of time";
       continue;

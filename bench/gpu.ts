@@ -151,7 +151,8 @@ async function child(): Promise<void> {
   try {
     if (kind === "sweep") {
       const spec = parseSpec(value("--shape", ""));
-      result = { kind, shape: spec.name, rows: await sweepShape(gpu, spec, quick, Number(value("--budget", "20"))) };
+      const rows = await sweepShape(gpu, spec, quick, Number(value("--budget", "20")), (r) => process.stdout.write(`PARTIAL ${JSON.stringify(r)}\n`));
+      result = { kind, shape: spec.name, rows };
     } else if (kind === "chain") {
       result = { kind, ...(await chainTimes(gpu, quick, Number(value("--budget", "20")))) };
     } else if (kind === "gemm") {
@@ -189,6 +190,9 @@ function runChild(f: Figure, timeoutS: number): Promise<Record<string, unknown>>
       clearTimeout(timer);
       const line = out.split("\n").find((l) => l.startsWith("RESULT "));
       const r: Record<string, unknown> = line ? JSON.parse(line.slice(7)) : { error: `no result (exit ${code}, signal ${signal})` };
+      // A sweep child killed midway: keep the rows it finished.
+      const partial = out.split("\n").filter((l) => l.startsWith("PARTIAL ")).map((l) => JSON.parse(l.slice(8)));
+      if (!line && partial.length) r.rows = partial;
       if (code !== 0 || signal) r.exit = signal ? `signal ${signal}${signal === "SIGKILL" ? ` (timeout ${timeoutS}s?)` : ""}` : `code ${code}`;
       if (!line || code !== 0) r.stderrTail = err.split("\n").filter((l) => !/^Warning|^\s+at operator|^$/.test(l)).slice(-8).join("\n");
       done(r);
