@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { getBackend } from "../src/index.js";
 import { writeFileAtomic } from "../src/io/node.js";
 import { defaultRunDir } from "./demo.js";
+import { type Device, DEVICES, GpuTrainer, pickDevice } from "./gputrain.js";
 
 const log = (s: string) => process.stderr.write(s + "\n");
 
@@ -48,6 +49,7 @@ const FLAGS: [keyof LMConfig, string, string, (v: string) => unknown][] = [
   ["evalEvery", "--eval-every <n>", "validate every n steps (0: off)", int("--eval-every", 0)],
   ["checkpointEvery", "--checkpoint-every <n>", "checkpoint every n steps (0: only at the end)", int("--checkpoint-every", 0)],
   ["seed", "--seed <n>", "random seed", int("--seed", 0)],
+  ["device", "--device <kind>", "cpu, webgpu (one-layer LSTM/GRU with Adam/AdamW) or auto (the GPU when supported and present)", String],
 ];
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -61,12 +63,13 @@ function readConfigFile(path: string): Record<string, unknown> {
 
 /** Final validation, and summary.json (which also tells the dashboard the run finished). */
 async function report(s: LMSession, r: LoopResult): Promise<void> {
+  await s.pull();
   const loss = s.evaluate();
   s.recordEval(loss);
   const bpc = s.tokenizer.kind === "char" ? ` (${(loss / Math.LN2).toFixed(3)} bits/char)` : "";
   log(`step ${s.step}: validation loss ${loss.toFixed(3)} nats/token${bpc}, perplexity ${Math.exp(loss).toFixed(2)}; ${r.seconds.toFixed(1)} s`);
   if (r.interrupted) return;
-  const summary = { steps: s.step, seconds: r.seconds, trainLoss: r.trainLoss, valLoss: loss, perplexity: Math.exp(loss), backend: getBackend() };
+  const summary = { steps: s.step, seconds: r.seconds, trainLoss: r.trainLoss, valLoss: loss, perplexity: Math.exp(loss), backend: s.gpu ? "webgpu" : getBackend() };
   await writeFileAtomic(join(s.runDir, "summary.json"), new TextEncoder().encode(JSON.stringify(summary, null, 2) + "\n"));
 }
 
@@ -88,7 +91,9 @@ export function registerLMCommands(program: Command): void {
     const config = resolveConfig({ ...fromFile, ...fromFlags }, typeof opts.config === "string" ? opts.config : "flags");
     const runDir = (opts.out as string | undefined) ?? defaultRunDir("train");
     if (existsSync(`${runDir}/config.json`)) throw new RunError(`${runDir} already holds a run; use \`gradlab resume ${runDir}\` or another --out`);
+    const gpu = await pickDevice(config, config.device, log);
     const s = await LMSession.open(config, runDir, { fresh: true });
+    if (gpu) s.gpu = GpuTrainer.open(s, gpu);
     log(`training a ${config.numLayers}-layer ${config.cell.toUpperCase()} language model (${s.model.numParameters().toLocaleString()} parameters) for ${config.steps} steps → ${runDir}`);
     const r = await trainLoop(s, { steps: config.steps });
     await report(s, r);
@@ -100,16 +105,25 @@ export function registerLMCommands(program: Command): void {
     .command("resume <runDir>")
     .description("Continue a run from its newest good checkpoint (to its configured steps, or --steps)")
     .option("--steps <n>", "train until this total step count", int("--steps"))
-    .action(async (runDir: string, opts: { steps?: number }) => {
+    .option("--device <kind>", "cpu, webgpu or auto (default: the run's own)")
+    .action(async (runDir: string, opts: { steps?: number; device?: string }) => {
       const config = readRunConfig(runDir);
+      const device = (opts.device ?? config.device) as Device;
+      if (!DEVICES.includes(device)) throw new InvalidArgumentError(`--device must be one of ${DEVICES.join(", ")}, got "${opts.device}"`);
+      const gpu = await pickDevice(config, device, log);
       const s = await LMSession.open(config, runDir, { fresh: false });
       const path = await s.restore();
-      if (!path) throw new RunError(`${runDir} has no checkpoint to resume from`);
+      if (!path) {
+        gpu?.destroy();
+        throw new RunError(`${runDir} has no checkpoint to resume from`);
+      }
+      if (gpu) s.gpu = GpuTrainer.open(s, gpu);
       await truncateMetrics(runDir, s.step);
       const steps = opts.steps ?? config.steps;
       log(`resuming ${runDir} from ${path} (step ${s.step}) to step ${steps}`);
       if (s.step >= steps) {
         log(`nothing to do: the run is at step ${s.step}; pass --steps N with N > ${s.step} to train further`);
+        s.dispose();
         return;
       }
       const r = await trainLoop(s, { steps });

@@ -36,6 +36,8 @@ export interface LMConfig {
   /** Measure gradient flow (per-parameter norms, ‖∂J/∂h_t‖) every this many steps (0: off). */
   gradFlowEvery: number;
   seed: number;
+  /** Where to train: "cpu", "webgpu" (an error when impossible) or "auto" (the GPU when it can). */
+  device: "cpu" | "webgpu" | "auto";
 }
 
 export const LM_DEFAULTS: LMConfig = {
@@ -65,6 +67,7 @@ export const LM_DEFAULTS: LMConfig = {
   checkpointEvery: 100,
   gradFlowEvery: 10,
   seed: 0,
+  device: "cpu",
 };
 
 const CHOICES: Partial<Record<keyof LMConfig, readonly string[]>> = {
@@ -72,6 +75,7 @@ const CHOICES: Partial<Record<keyof LMConfig, readonly string[]>> = {
   cell: ["lstm", "gru", "rnn"],
   skip: ["none", "residual", "dense", "highway"],
   optimizer: ["adam", "adamw", "sgd", "rmsprop", "adagrad"],
+  device: ["cpu", "webgpu", "auto"],
 };
 
 const INTS: (keyof LMConfig)[] = [

@@ -5,6 +5,7 @@ import * as gl from "../src/index.js";
 import { writeFileAtomic } from "../src/io/node.js";
 import { type LMConfig, resolveConfig } from "./lmconfig.js";
 import { dataFile } from "./paths.js";
+import type { GpuTrainer } from "./gputrain.js";
 
 const enc = new TextEncoder();
 const writeJson = (path: string, v: unknown) => writeFileAtomic(path, enc.encode(JSON.stringify(v, null, 2) + "\n"));
@@ -48,6 +49,8 @@ export class LMSession {
   /** Next training window; windows run through the training stream in order, epoch after epoch. */
   window = 0;
   carry: Carry = null;
+  /** Set when the run trains on the GPU; the CPU model then holds the weights as of the last pull(). */
+  gpu: GpuTrainer | null = null;
   readonly recorder: gl.diagnostics.JsonlRecorder;
   private monitor: gl.diagnostics.GradFlowMonitor | null = null;
 
@@ -118,7 +121,8 @@ export class LMSession {
   }
 
   /** One optimizer step on the next window, state carried (detached) from the previous one. */
-  trainStep(elapsed: number): number {
+  trainStep(elapsed: number): number | Promise<number | null> {
+    if (this.gpu) return this.gpu.step(this, elapsed);
     if (this.window >= this.train.numWindows) {
       this.window = 0;
       this.carry = null;
@@ -140,6 +144,11 @@ export class LMSession {
     });
     if (probe) this.recorder.write(this.monitor!.afterStep({ step: this.step, loss }));
     return loss;
+  }
+
+  /** Brings the CPU model and optimizer up to date with the GPU (no-op on the CPU). */
+  async pull(): Promise<void> {
+    await this.gpu?.pull(this);
   }
 
   /** Mean validation loss (nats per token) over the first `windows` windows, state carried. */
@@ -178,6 +187,7 @@ export class LMSession {
 
   /** Saves model, optimizer, RNG, step, data position and the carried state (exactly, as JSON numbers). */
   async checkpoint(): Promise<string> {
+    await this.pull();
     const carry = this.carry === null ? null : (Array.isArray(this.carry) ? this.carry : [this.carry]).map((t) => ({
       shape: [...t.shape], values: Array.from(t.toArray()),
     }));
@@ -201,6 +211,8 @@ export class LMSession {
 
   dispose(): void {
     this.monitor?.dispose();
+    this.gpu?.dispose();
+    this.gpu = null;
   }
 }
 

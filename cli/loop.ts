@@ -42,20 +42,25 @@ export async function trainLoop(s: LMSession, until: { steps?: number; seconds?:
         await new Promise((r) => setImmediate(r));
         lastYield = performance.now();
       }
-      const loss = s.trainStep(elapsed());
-      ema = Number.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
+      // On the GPU the loss comes back only at logging intervals (null between them).
+      const loss = await s.trainStep(elapsed());
+      if (loss !== null) ema = Number.isNaN(ema) ? loss : 0.95 * ema + 0.05 * loss;
       if (until.seconds !== undefined && ((s.step - startStep) % 5 === 1 || s.step >= total)) {
         total = estimate();
         bar.setTotal(total - startStep);
       }
-      if (c.evalEvery > 0 && s.step % c.evalEvery === 0) s.recordEval(s.evaluate());
+      if (c.evalEvery > 0 && s.step % c.evalEvery === 0) {
+        await s.pull();
+        s.recordEval(s.evaluate());
+      }
       if (checkpoints && c.checkpointEvery > 0 && s.step % c.checkpointEvery === 0) await s.checkpoint();
-      bar.update(s.step - startStep, { loss: ema, "tok/s": Math.round(((s.step - startStep) * s.tokensPerStep) / elapsed()) });
+      bar.update(s.step - startStep, { ...(Number.isNaN(ema) ? {} : { loss: ema }), "tok/s": Math.round(((s.step - startStep) * s.tokensPerStep) / elapsed()) });
     }
   } finally {
     bar.stop();
     process.off("SIGINT", onSigint);
   }
+  await s.pull();
   if (checkpoints && (interrupted || c.checkpointEvery === 0 || s.step % c.checkpointEvery !== 0)) await s.checkpoint();
   return { interrupted, seconds: elapsed(), trainLoss: ema };
 }

@@ -11,4 +11,5 @@ import { Tensor } from "../tensor/tensor.js";
 setTensorFactory((data, shape) => new Tensor(data, shape));
 
 export * from "../backends/webgpu/index.js";
-export { GpuRNNLM, type GpuRNNLMOptions, type StepOptions } from "./rnnlm.js";
+export { GpuRNNLM, type GpuAdamState, type GpuRNNLMOptions, type StepOptions } from "./rnnlm.js";
+export { clipToNorm, sumSquares } from "./clip.js";

@@ -2,6 +2,7 @@ import type { View } from "../backend/kernels.js";
 import { DTypeError, GradlabError, ShapeError, fmtShape } from "../core/errors.js";
 import { contiguousStrides, numel } from "../core/shape.js";
 import { RNNLM } from "../models/rnnlm.js";
+import { clipToNorm, sumSquares } from "./clip.js";
 import { Tensor } from "../tensor/tensor.js";
 import {
   type AdamHyper, type Gpu, GpuTensor, type GruWork, type Recording, type LstmWork, adamScalars, adamStep, checkIds, copyWithin, crossEntropy, embedding,
@@ -22,6 +23,15 @@ export interface GpuRNNLMOptions {
   /** AdamW (decoupled weight decay) instead of Adam. */
   decoupled?: boolean;
   ignoreIndex?: number;
+  /** Clip the gradients to this joint L2 norm before Adam, as clip_grad_norm_ (0 or absent: off). */
+  clipNorm?: number;
+}
+
+/** Adam's state by PyTorch parameter name: the step count and the moments m (exp_avg) and v (exp_avg_sq). */
+export interface GpuAdamState {
+  step: number;
+  m: Record<string, View>;
+  v: Record<string, View>;
 }
 
 /** PyTorch names of the parameters, as gradlab's RNNLM (one layer) has them. */
@@ -74,6 +84,9 @@ export class GpuRNNLM {
   private readonly ignoreIndex: number;
   private readonly scalars: GpuTensor;
   private readonly lossBuf: GpuTensor;
+  private readonly clipNorm: number;
+  /** Squared norm of each parameter's gradient, written every step (for clipping and gradNorm()). */
+  private readonly sqBuf: GpuTensor;
   private bufs: StepBuffers | null = null;
   private steps = 0;
   private beforeEncode: (() => void) | null = null;
@@ -107,6 +120,9 @@ export class GpuRNNLM {
     this.v = make();
     this.scalars = GpuTensor.zeros(gpu, [2]);
     this.lossBuf = GpuTensor.zeros(gpu, [1]);
+    this.clipNorm = o.clipNorm ?? 0;
+    if (!(this.clipNorm >= 0)) throw new GradlabError(`GpuRNNLM: clipNorm must be ≥ 0, got ${o.clipNorm}`);
+    this.sqBuf = GpuTensor.zeros(gpu, [NAMES.length]);
   }
 
   /**
@@ -171,6 +187,80 @@ export class GpuRNNLM {
   /** The mean loss of the last forwardBackward/step (waits for the GPU). */
   async loss(): Promise<number> {
     return (await this.lossBuf.read())[0];
+  }
+
+  /** The joint L2 norm of the last step's gradients, before clipping (waits for the GPU). */
+  async gradNorm(): Promise<number> {
+    let t = 0;
+    for (const x of await this.sqBuf.read()) t += x;
+    return Math.sqrt(t);
+  }
+
+  /** Training steps taken (Adam's step count). */
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  /** Adam's moments and step count read back, to checkpoint them or continue on the CPU. */
+  async adamState(): Promise<{ step: number; m: Record<string, Tensor>; v: Record<string, Tensor> }> {
+    return { step: this.steps, m: await this.readAll(this.m), v: await this.readAll(this.v) };
+  }
+
+  /** Restores Adam's moments and step count (after loadStateDict, which resets them). */
+  loadAdamState(s: GpuAdamState): void {
+    if (!Number.isInteger(s.step) || s.step < 0) throw new GradlabError(`GpuRNNLM.loadAdamState: step must be an integer ≥ 0, got ${s.step}`);
+    for (const [what, r] of [["m", s.m], ["v", s.v]] as const) {
+      for (const n of NAMES) {
+        const t = r[n];
+        if (!t) throw new GradlabError(`GpuRNNLM.loadAdamState: ${what} has no "${n}"`);
+        if (t.shape.join() !== this.shapeOf(n).join()) {
+          throw new ShapeError(`GpuRNNLM.loadAdamState: ${what}["${n}"] has shape ${fmtShape(t.shape)}, expected ${fmtShape(this.shapeOf(n))}`);
+        }
+      }
+    }
+    for (const n of NAMES) {
+      this.m[n].write(float32(s.m[n]));
+      this.v[n].write(float32(s.v[n]));
+    }
+    this.steps = s.step;
+  }
+
+  /**
+   * The final recurrent state of the last step, [B, H] each (c for LSTM only), or null before any
+   * step: what a carried step would start from.
+   */
+  async finalState(): Promise<{ h: Tensor; c?: Tensor } | null> {
+    const b = this.bufs;
+    if (!b) return null;
+    const BH = b.B * this.H;
+    const slot = async (t: GpuTensor) => new Tensor(new Float32Array(await this.gpu.read(t.buffer, b.T * BH * 4, BH * 4)), [b.B, this.H]);
+    const h = await slot(b.rnn.Hs);
+    return this.cell === "lstm" ? { h, c: await slot((b.rnn as LstmWork).Cs) } : { h };
+  }
+
+  /**
+   * Sets the state that the next step with inputs [T, B] and carryState starts from (h, and c for
+   * LSTM, [B, H] each): resuming truncated BPTT from a checkpoint, or across a change of T.
+   */
+  setState(T: number, B: number, h: View, c?: View): void {
+    const want = [B, this.H];
+    for (const [n, t] of [["h", h], ["c", c]] as const) {
+      if (n === "c" && this.cell !== "lstm") {
+        if (t) throw new GradlabError("GpuRNNLM.setState: a GRU has no cell state c");
+        continue;
+      }
+      if (!t) throw new GradlabError(`GpuRNNLM.setState: an LSTM needs ${n}`);
+      if (t.shape.join() !== want.join()) throw new ShapeError(`GpuRNNLM.setState: ${n} has shape ${fmtShape(t.shape)}, expected ${fmtShape(want)}`);
+    }
+    const b = this.buffers(T, B);
+    const BH = B * this.H;
+    this.gpu.submit();
+    const put = (dst: GpuTensor, t: View) => {
+      const d = float32(t);
+      this.gpu.device.queue.writeBuffer(dst.buffer, T * BH * 4, d.buffer, d.byteOffset, d.byteLength);
+    };
+    put(b.rnn.Hs, h);
+    if (c) put((b.rnn as LstmWork).Cs, c);
   }
 
   private releaseBuffers(): void {
@@ -272,6 +362,9 @@ export class GpuRNNLM {
     if (this.adamRecording) this.gpu.replay(this.adamRecording);
     else {
       this.adamRecording = this.gpu.record(() => {
+        const grads = NAMES.map((n) => this.grads[n]);
+        sumSquares(this.gpu, grads, this.sqBuf);
+        if (this.clipNorm > 0) clipToNorm(this.gpu, grads, this.sqBuf, this.clipNorm);
         for (const n of NAMES) adamStep(this.gpu, this.params[n], this.grads[n], this.m[n], this.v[n], this.scalars, this.hyper);
       });
     }
@@ -282,6 +375,7 @@ export class GpuRNNLM {
   release(): void {
     this.adamRecording = null;
     for (const r of [this.params, this.grads, this.m, this.v]) for (const t of Object.values(r)) t.release();
+    this.sqBuf.release();
     this.releaseBuffers();
   }
 }
@@ -297,6 +391,24 @@ function int32(what: string, t: View): Int32Array {
     let off = t.offset;
     for (let k = 0; k < idx.length; k++) off += idx[k] * t.strides[k];
     out[i] = t.data[off];
+    for (let k = idx.length - 1; k >= 0; k--) {
+      if (++idx[k] < t.shape[k]) break;
+      idx[k] = 0;
+    }
+  }
+  return out;
+}
+
+/** A float32 copy of any contiguous or strided float view, in row-major order. */
+function float32(t: View): Float32Array {
+  const n = numel(t.shape);
+  if (t.data instanceof Float32Array && t.offset === 0 && t.data.length === n && contiguousStrides(t.shape).every((s, i) => s === t.strides[i] || t.shape[i] === 1)) return t.data;
+  const out = new Float32Array(n);
+  const idx = new Array<number>(t.shape.length).fill(0);
+  for (let i = 0; i < n; i++) {
+    let off = t.offset;
+    for (let k = 0; k < idx.length; k++) off += idx[k] * t.strides[k];
+    out[i] = Number(t.data[off]);
     for (let k = idx.length - 1; k >= 0; k--) {
       if (++idx[k] < t.shape[k]) break;
       idx[k] = 0;
