@@ -26,7 +26,13 @@ export function gpuUnsupported(c: LMConfig): string[] {
  * config or the machine rules the GPU out (the user asked for it: no silent fallback); "auto"
  * falls back to the CPU and says why.
  */
-export async function pickDevice(c: LMConfig, device: Device, log: (s: string) => void): Promise<gl.webgpu.Gpu | null> {
+export async function pickDevice(
+  c: LMConfig,
+  device: Device,
+  log: (s: string) => void,
+  // Replaceable so tests can play a machine without an adapter.
+  find: { requestGpu(): Promise<gl.webgpu.Gpu | null>; reason(): string } = { requestGpu: () => gl.webgpu.requestGpu(), reason: gl.webgpu.gpuUnavailableReason },
+): Promise<gl.webgpu.Gpu | null> {
   if (device === "cpu") return null;
   const bad = gpuUnsupported(c);
   if (bad.length) {
@@ -34,9 +40,9 @@ export async function pickDevice(c: LMConfig, device: Device, log: (s: string) =
     log(`device: cpu (the GPU trainer does not support ${bad.join("; ")})`);
     return null;
   }
-  const gpu = await gl.webgpu.requestGpu();
+  const gpu = await find.requestGpu();
   if (!gpu) {
-    const why = gl.webgpu.gpuUnavailableReason();
+    const why = find.reason();
     if (device === "webgpu") throw new RunError(`--device webgpu: no GPU adapter: ${why}`);
     log(`device: cpu (no GPU: ${why})`);
     return null;
