@@ -5,7 +5,7 @@
  */
 export { Gpu, Recording, WebGPUError, Words, gpuUnavailableReason, requestGpu, requireGpu, type AdapterInfo, type RequestGpuOptions } from "./runtime.js";
 export { GpuTensor, setTensorFactory, type GpuDType } from "./gpu-tensor.js";
-export { MATMUL_TILES, matmul, type MatmulOptions } from "./matmul.js";
+export { MATMUL_TILES, matmul, matmulPlan, type MatmulOptions } from "./matmul.js";
 export { binary, copyWithin, fill, unary, type GpuBinaryOp, type GpuUnaryOp } from "./elementwise.js";
 export { sum, type SumOptions } from "./reduce.js";
 export { crossEntropy, type CrossEntropyOptions } from "./loss.js";

@@ -4,10 +4,11 @@ import { type Tile, matmulSource, parseTile, threads, tileName, workgroupBytes }
 import { type Gpu, Words } from "./runtime.js";
 
 const BIG: Tile = { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 };
-const MID: Tile = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 };
-const SMALL: Tile = { BM: 32, BN: 64, BK: 16, TM: 4, TN: 4 };
-const TINY: Tile = { BM: 16, BN: 64, BK: 16, TM: 2, TN: 4 };
-const TILES = [BIG, MID, SMALL, TINY];
+const WIDE: Tile = { BM: 64, BN: 128, BK: 16, TM: 4, TN: 8 };
+const MID: Tile = { BM: 64, BN: 64, BK: 32, TM: 4, TN: 4 };
+const SKINNY: Tile = { BM: 32, BN: 32, BK: 32, TM: 2, TN: 4 };
+/** The planner's tiles, largest first. */
+const TILES = [BIG, WIDE, MID, SKINNY];
 /**
  * Tiles worth timing on a GPU (bench/gpu.ts --sweep), by name "BMxBNxBK/TMxTN": the planner's four
  * and variants in shape, depth and thread tile, down to the skinny ones for one recurrent step.
@@ -15,16 +16,49 @@ const TILES = [BIG, MID, SMALL, TINY];
  */
 export const MATMUL_TILES: readonly string[] = [
   ...TILES.map(tileName),
-  "128x128x8/8x8", "128x64x16/8x4", "64x128x16/4x8", "128x128x16/8x4", "64x64x8/4x4", "64x64x32/4x4",
-  "32x32x32/2x4", "32x64x32/4x4", "16x64x32/2x4", "16x32x32/2x4", "32x128x16/4x4", "16x128x16/2x4",
+  "64x64x16/4x4", "32x64x16/4x4", "16x64x16/2x4", "128x128x8/8x8", "128x64x16/8x4", "128x128x16/8x4", "64x64x8/4x4",
+  "32x64x32/4x4", "16x64x32/2x4", "16x32x32/2x4", "32x128x16/4x4", "16x128x16/2x4", "32x32x16/2x4",
 ];
 /**
- * Workgroups a product should spread over to fill a large GPU (an H100 has 132 multiprocessors).
- * WebGPU does not say how many a device has; this only decides tile size and split-K.
+ * Workgroups for about one full wave on a large GPU (an H200 has 132 multiprocessors; WebGPU does
+ * not say how many a device has): a tile that gives this many is used without split-K.
  */
-const TARGET_GROUPS = 256;
+const WAVE = 128;
+/** With split-K, the workgroup layers should add up to about two waves. */
+const SPLIT_TARGET = 256;
 /** Split-K never gives a workgroup fewer than this many k values. */
 const MIN_K_PER_SPLIT = 512;
+
+/**
+ * The tile and split-K for C[M,N] = op(A)·op(B) with depth K, among the tiles `fits` allows: the
+ * largest tile that fills a wave on its own (split 1), or that fills two waves with K split into
+ * slices of at least MIN_K_PER_SPLIT; else the skinny tile with K split as far as allowed. A tile
+ * that `fits` refuses is replaced by its BK=16 twin where that fits.
+ *
+ * Measured on an NVIDIA H200 (Dawn/Vulkan, tile sweep of bench/gpu.ts --sweep, TFLOP/s; shapes
+ * MxKxN, :A/:B = stored transposed), where the previous rule (BIG, 64x64x16/4x4, 32x64x16/4x4,
+ * 16x64x16/2x4 at 256 workgroups) lost by more than 5%:
+ * - 1024³: 64x128x16/4x8 23.8 vs 64x64x16/4x4 19.4 (plan) → WIDE;
+ * - 8192x512x256:B (decoder): 128x128x16/8x8 23.7 vs 64x64x16/4x4 18.3 (plan) → BIG at 128 groups;
+ * - 64x2048x512 (recurrent step backward): 32x32x32/2x4 split 4: 4.0 vs 16x64x16/2x4 split 4: 3.1;
+ *   in 127 chained steps 33.8 vs 53.4 µs per step; step forward (64x512x2048:B) chained 24.7 vs
+ *   36.7 µs (one-off timings, dominated by host encoding, had it 3.1 vs 3.3: within noise);
+ * - 64x64x32/4x4 beat 64x64x16/4x4 on all eight large shapes (by 1–15%), so it is the middle tile.
+ * Where the old rule already picked the winner it still does: 128x128x16/8x8 with split 1 on
+ * 8192x768x2048 (41.0), 4096³ (42.8), 8192x256x2048 (28.5, :B 26.5), and with split 8 / 4 on the
+ * weight gradients 2048x8192x256:A (34.7; split 16: 35.1) / 2048x8192x512:A (38.7–40.2).
+ */
+export function matmulPlan(M: number, N: number, K: number, fits: (t: Tile) => boolean = () => true): { tile: string; split: number } {
+  const maxSplit = Math.max(1, Math.floor(K / MIN_K_PER_SPLIT));
+  // A tile the device cannot run gives way to its shallower twin (less workgroup memory).
+  const usable = TILES.flatMap((t) => [t, { ...t, BK: 16 }].filter(fits).slice(0, 1));
+  for (const tile of usable) {
+    const groups = Math.ceil(M / tile.BM) * Math.ceil(N / tile.BN);
+    if (groups >= WAVE) return { tile: tileName(tile), split: 1 };
+    if (groups * maxSplit >= SPLIT_TARGET) return { tile: tileName(tile), split: Math.min(maxSplit, Math.ceil(SPLIT_TARGET / groups)) };
+  }
+  return { tile: tileName(usable[usable.length - 1] ?? SKINNY), split: maxSplit };
+}
 
 // Adds the split-K slabs (in a fixed order: deterministic), then bias and the old C.
 const SPLIT_SUM = /* wgsl */ `
@@ -99,23 +133,6 @@ function tileFits(gpu: Gpu, t: Tile, transA: boolean, transB: boolean): boolean 
 }
 
 /**
- * The largest tile that, with K split into slices of at least MIN_K_PER_SPLIT, gives enough
- * workgroups; and the split. Small products (one recurrent step) take small tiles; K-heavy ones
- * with few outputs (weight gradients over all time steps) take split-K.
- */
-function plan(gpu: Gpu, M: number, N: number, K: number, transA: boolean, transB: boolean): { tile: Tile; split: number } {
-  const fits = (t: Tile): boolean => tileFits(gpu, t, transA, transB);
-  const maxSplit = Math.max(1, Math.floor(K / MIN_K_PER_SPLIT));
-  const usable = TILES.filter(fits);
-  for (const tile of usable) {
-    const groups = Math.ceil(M / tile.BM) * Math.ceil(N / tile.BN);
-    if (groups * maxSplit >= TARGET_GROUPS) return { tile, split: Math.min(maxSplit, Math.ceil(TARGET_GROUPS / groups)) };
-  }
-  const tile = usable[usable.length - 1];
-  return { tile, split: maxSplit };
-}
-
-/**
  * Encodes C = op(A)·op(B) into the open command encoder. Shapes are taken from the 2-D operands
  * unless M/N/K are given (then the operands may be any tensors holding enough elements).
  */
@@ -146,8 +163,10 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, c: GpuTensor, o: Ma
   }
   if (o.bias && o.bias.size !== N) throw new ShapeError(`webgpu.matmul: bias must have ${N} values, got ${fmtShape(o.bias.shape)}`);
   if (a.buffer === c.buffer || b.buffer === c.buffer) throw new ShapeError("webgpu.matmul: C must not share a buffer with A or B");
-  const p = plan(gpu, M, N, K, tA, tB);
-  let t = p.tile;
+  // Chromium's SwiftShader WebGPU never finished a dispatch of a BK=32 tile in the browser test, so
+  // in a browser the planner keeps to BK=16 tiles (a named tile is still used as asked).
+  const p = matmulPlan(M, N, K, (t) => tileFits(gpu, t, tA, tB) && (gpu.backend !== "browser" || t.BK <= 16));
+  let t = parseTile(p.tile) as Tile;
   if (o.tile !== undefined) {
     const chosen = parseTile(o.tile);
     if (!chosen) throw new ShapeError(`webgpu.matmul: tile must be "BMxBNxBK/TMxTN" with TN a multiple of 4 and TM, TN dividing BM, BN; got "${o.tile}"`);
