@@ -75,7 +75,12 @@ async function timeGemm(gpu: gl.webgpu.Gpu, M: number, K: number, N: number): Pr
   };
   await run(1);
   const first = await run(1);
-  const iters = quick ? Math.max(1, Math.min(perSubmit, Math.round(0.3 / Math.max(first, 1e-6)))) : perSubmit;
+  // Each submit holds at least ≈30 ms of work, and ≈0.3 s of it runs before timing: one short
+  // product per submit with a sync between leaves the GPU at idle clocks (seen on an H200: 4096³
+  // at 7.6 TFLOP/s one per submit, 43 TFLOP/s in 20 ms submits).
+  const enough = Math.ceil(0.03 / Math.max(first, 1e-6));
+  const iters = quick ? Math.max(1, Math.min(perSubmit, Math.round(0.3 / Math.max(first, 1e-6)))) : Math.min(200, Math.max(perSubmit, enough));
+  if (!quick) for (let w = 0; w < 10; w++) await run(iters);
   const reps = quick ? 2 : 5;
   const times: number[] = [];
   for (let r = 0; r < reps; r++) times.push((await run(iters)) / iters);
