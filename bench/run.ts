@@ -1,6 +1,7 @@
 // Side-by-side benchmark of a recurrent language model (issue 5):
 //   npm run bench -- [--quick] [--configs S,M] [--cells rnn,lstm,gru] [--reps N] [--no-torch]
-//                    [--no-gemm] [--no-ref] [--json out.json] [--python path]
+//                    [--no-tfjs] [--tfjs-cap seconds] [--no-gemm] [--no-ref] [--json out.json]
+//                    [--python path]
 //   npm run bench -- --table bench/results/<date>.json    (print a saved result's tables again)
 // One step is Embedding → RNN/LSTM/GRU → Linear on every step → cross-entropy → backward → Adam
 // ("train"), or the forward pass without recording ("infer"); figures are tokens (batch × steps)
@@ -8,7 +9,10 @@
 // 1 and 2 threads and on the reference backend (config S only: it is slow). When python3 can
 // import torch, bench/torch_lm.py runs the same step in PyTorch (1 and 2 threads,
 // OMP_WAIT_POLICY=PASSIVE) and the repetitions alternate between the two libraries, so a change of
-// load on the machine hits both. Results go to bench/results/<date>.json (<date>-2.json, ... when
+// load on the machine hits both. TensorFlow.js 4.22 (wasm backend, 1 thread; bench/tfjs_lm.ts)
+// runs the same step in a child process of its own, in the same alternation; it takes about a
+// minute per training step on M, so on M it times one step (after a warm-up step) and on S at most
+// three, and a step past --tfjs-cap seconds (default 240) is dropped and shown as "—". Results go to bench/results/<date>.json (<date>-2.json, ... when
 // that exists) and a Markdown table.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -62,6 +66,56 @@ class Torch {
     this.proc.stdin.end();
   }
 }
+
+/**
+ * The TensorFlow.js side: a child process per model (its wasm memory only grows), answering one
+ * JSON line per request. A request that outlives the cap kills the process; later ones get null.
+ */
+class Tfjs {
+  private readonly proc;
+  private readonly waiting: ((line: string | null) => void)[] = [];
+  private dead = false;
+
+  constructor() {
+    this.proc = spawn(process.execPath, ["--import", "tsx", join(import.meta.dirname, "tfjs_lm.ts")], {
+      stdio: ["pipe", "pipe", "inherit"],
+    });
+    createInterface({ input: this.proc.stdout }).on("line", (line) => this.waiting.shift()?.(line));
+    this.proc.on("exit", () => {
+      this.dead = true;
+      for (const w of this.waiting.splice(0)) w(null);
+    });
+  }
+
+  request(msg: object, capSeconds = Infinity): Promise<Record<string, unknown> | null> {
+    if (this.dead) return Promise.resolve(null);
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(capSeconds) ? setTimeout(() => this.close(), capSeconds * 1000) : undefined;
+      this.waiting.push((line) => {
+        clearTimeout(timer);
+        resolve(line === null ? null : JSON.parse(line));
+      });
+      this.proc.stdin.write(JSON.stringify(msg) + "\n");
+    });
+  }
+
+  close(): void {
+    this.dead = true;
+    this.proc.kill();
+  }
+}
+
+/** Whether the TF.js packages (devDependencies) are installed. */
+function tfjsPresent(): boolean {
+  if (has("--no-tfjs")) return false;
+  try {
+    for (const p of ["@tensorflow/tfjs-core", "@tensorflow/tfjs-backend-wasm", "@tensorflow/tfjs-layers"]) import.meta.resolve(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const tfjsCap = Number(value("--tfjs-cap", "240"));
 
 /** The first Python that imports torch: --python, then python3 on the PATH, then Debian's own (a pyenv or venv python3 may shadow it). */
 function torchPython(): string | null {
@@ -117,7 +171,7 @@ function gradlabModel(cfg: Config, cell: Cell): Model {
 type Mode = "train" | "infer";
 /** One timed repetition of one side: wall seconds and the process's CPU seconds (all its threads). */
 interface Timing { seconds: number; cpuSeconds: number }
-type Runner = (mode: Mode) => Promise<Timing>;
+type Runner = (mode: Mode) => Promise<Timing | null>;
 
 function gradlabRunner(model: Model, backend: "fast" | "js", threads: number): Runner {
   return async (mode) => {
@@ -137,6 +191,14 @@ function gradlabRunner(model: Model, backend: "fast" | "js", threads: number): R
 
 function torchRunner(torch: Torch, threads: number): Runner {
   return async (mode) => (await torch.request({ cmd: "time", mode, threads })) as unknown as Timing;
+}
+
+/** null once a step has passed the cap (the process is gone then). */
+function tfjsRunner(tfjs: Tfjs): Runner {
+  return async (mode) => {
+    const t = await tfjs.request({ cmd: "time", mode }, tfjsCap);
+    return t && typeof t.seconds === "number" ? (t as unknown as Timing) : null;
+  };
 }
 
 const median = (v: number[]): number => {
@@ -160,10 +222,13 @@ interface Row {
   cpuSeconds: Record<string, number[]>;
 }
 
-const SIDES = { fast1: "gradlab fast 1 thr", fast2: "gradlab fast 2 thr", js: "gradlab reference", torch1: "PyTorch 1 thr", torch2: "PyTorch 2 thr" } as const;
+const SIDES = {
+  fast1: "gradlab fast 1 thr", fast2: "gradlab fast 2 thr", js: "gradlab reference", torch1: "PyTorch 1 thr", torch2: "PyTorch 2 thr",
+  tfjs: "TF.js wasm 1 thr",
+} as const;
 type Side = keyof typeof SIDES;
 
-async function measure(cfg: Config, cell: Cell, torch: Torch | null): Promise<Row[]> {
+async function measure(cfg: Config, cell: Cell, torch: Torch | null, withTfjs: boolean): Promise<Row[]> {
   const model = gradlabModel(cfg, cell);
   const runners: [Side, Runner][] = [["fast1", gradlabRunner(model, "fast", 1)]];
   if (torch) {
@@ -174,18 +239,29 @@ async function measure(cfg: Config, cell: Cell, torch: Torch | null): Promise<Ro
   if (torch) runners.push(["torch2", torchRunner(torch, 2)]);
   // The reference backend takes seconds per step on S and minutes on M.
   if (cfg.name === "S" && !has("--no-ref")) runners.push(["js", gradlabRunner(model, "js", 1)]);
+  const tfjs = withTfjs ? new Tfjs() : null;
+  if (tfjs && (await tfjs.request({ cmd: "setup", cell, ...cfg }, tfjsCap))) runners.push(["tfjs", tfjsRunner(tfjs)]);
+  // TF.js takes about a minute per training step on M: one timed step there, at most three on S.
+  const repsOf = (side: Side): number => (side === "tfjs" ? Math.min(reps, cfg.name === "S" ? 3 : 1) : reps);
   const rows: Row[] = [];
   for (const mode of ["train", "infer"] as const) {
     const seconds: Record<string, number[]> = {};
     const cpuSeconds: Record<string, number[]> = {};
+    const live = new Set<Side>();
     for (const [side, run] of runners) {
-      await run(mode); // warm-up: JIT, arenas, worker start, PyTorch's allocator
+      // warm-up: JIT, arenas, worker start, PyTorch's allocator; a side past its cap drops out
+      if ((await run(mode)) !== null) live.add(side);
       seconds[side] = [];
       cpuSeconds[side] = [];
     }
     for (let r = 0; r < reps; r++) {
       for (const [side, run] of runners) {
+        if (!live.has(side) || r >= repsOf(side)) continue;
         const t = await run(mode);
+        if (t === null) {
+          live.delete(side);
+          continue;
+        }
         seconds[side].push(t.seconds);
         cpuSeconds[side].push(t.cpuSeconds);
       }
@@ -194,6 +270,7 @@ async function measure(cfg: Config, cell: Cell, torch: Torch | null): Promise<Ro
     const tokensPerSecond: Record<string, number> = {};
     const tokensPerCpuSecond: Record<string, number> = {};
     for (const side of Object.keys(seconds)) {
+      if (seconds[side].length === 0) continue;
       tokensPerSecond[side] = tokens / median(seconds[side]);
       tokensPerCpuSecond[side] = tokens / median(cpuSeconds[side]);
     }
@@ -201,6 +278,7 @@ async function measure(cfg: Config, cell: Cell, torch: Torch | null): Promise<Ro
     const line = Object.entries(tokensPerSecond).map(([s, v]) => `${s} ${Math.round(v)}`).join("  ");
     console.error(`  ${cfg.name}-${cell.toUpperCase()} ${mode}: ${line} tokens/s`);
   }
+  tfjs?.close();
   gl.setBackend("fast");
   return rows;
 }
@@ -221,14 +299,18 @@ const ratio = (a: number | undefined, b: number | undefined): string => (a === u
 
 /** Ratios per thread count, and the best gradlab figure against the best PyTorch one. */
 function table(rows: Row[], key: "tokensPerSecond" | "tokensPerCpuSecond"): string {
-  const head = ["", "fast 1 thr", "fast 2 thr", "reference", "PyTorch 1 thr", "PyTorch 2 thr", "fast 1 / PT 1", "fast 2 / PT 2", "best / best"];
+  const head = [
+    "", "fast 1 thr", "fast 2 thr", "reference", "PyTorch 1 thr", "PyTorch 2 thr", "TF.js wasm 1 thr",
+    "fast 1 / PT 1", "fast 2 / PT 2", "best / best", "fast best / TF.js",
+  ];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`];
   for (const r of rows) {
     const t = r[key];
     const best = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined && b === undefined ? undefined : Math.max(a ?? 0, b ?? 0));
     lines.push(
-      `| ${r.config}-${r.cell.toUpperCase()} ${r.mode} | ${fmt(t.fast1)} | ${fmt(t.fast2)} | ${fmt(t.js)} | ${fmt(t.torch1)} | ${fmt(t.torch2)} | ` +
-        `${ratio(t.fast1, t.torch1)} | ${ratio(t.fast2, t.torch2)} | ${ratio(best(t.fast1, t.fast2), best(t.torch1, t.torch2))} |`,
+      `| ${r.config}-${r.cell.toUpperCase()} ${r.mode} | ${fmt(t.fast1)} | ${fmt(t.fast2)} | ${fmt(t.js)} | ${fmt(t.torch1)} | ${fmt(t.torch2)} | ${fmt(t.tfjs)} | ` +
+        `${ratio(t.fast1, t.torch1)} | ${ratio(t.fast2, t.torch2)} | ${ratio(best(t.fast1, t.fast2), best(t.torch1, t.torch2))} | ` +
+        `${ratio(best(t.fast1, t.fast2), t.tfjs)} |`,
     );
   }
   return lines.join("\n");
@@ -257,13 +339,21 @@ async function main(): Promise<void> {
   const python = torchPython();
   const torch = python ? new Torch(python) : null;
   const torchInfo = torch ? await torch.request({ cmd: "info" }) : null;
+  const withTfjs = tfjsPresent();
+  let tfjsInfo: Record<string, unknown> | null = null;
+  if (withTfjs) {
+    const probe = new Tfjs();
+    tfjsInfo = await probe.request({ cmd: "info" }, 60);
+    probe.close();
+  }
   const info = gl.backendInfo();
   console.error(`gradlab: ${JSON.stringify(info.fast)}`);
   console.error(torch ? `PyTorch ${torchInfo?.torch}` : "PyTorch: not found (python3 -c 'import torch' failed), gradlab only");
+  console.error(tfjsInfo ? `TF.js ${JSON.stringify(tfjsInfo)}` : "TF.js: off (--no-tfjs, or its devDependencies are not installed)");
   console.error(`median of ${reps} repetitions after one warm-up each; tokens/s of wall time`);
   const rows: Row[] = [];
   for (const name of configNames) {
-    for (const cell of cells) rows.push(...(await measure(CONFIGS[name], cell, torch)));
+    for (const cell of cells) rows.push(...(await measure(CONFIGS[name], cell, torch, tfjsInfo !== null)));
   }
   torch?.close();
   const gemm = has("--no-gemm") ? null : gemmSweep();
@@ -277,7 +367,7 @@ async function main(): Promise<void> {
   const record = {
     date, command: `npm run bench -- ${args.join(" ")}`.trim(), reps,
     machine: { cpu: cpus()[0]?.model, cores: cpus().length, node: process.version, loadAverage: loadavg() },
-    gradlab: info, torch: torchInfo, sides: SIDES, configs: configNames.map((c) => CONFIGS[c]), rows, gemm, table: md, tableCpu: mdCpu,
+    gradlab: info, torch: torchInfo, tfjs: tfjsInfo, sides: SIDES, configs: configNames.map((c) => CONFIGS[c]), rows, gemm, table: md, tableCpu: mdCpu,
   };
   writeFileSync(jsonPath, JSON.stringify(record, null, 2) + "\n");
   console.log(`\nwritten: ${jsonPath}`);
