@@ -220,6 +220,23 @@ interface Row {
   /** Every repetition's wall and CPU seconds, by side. */
   seconds: Record<string, number[]>;
   cpuSeconds: Record<string, number[]>;
+  /**
+   * CPU seconds the rest of the machine used during each repetition (all processes, from
+   * /proc/stat, less the side's own): a 2-thread figure is only a 2-thread figure where this is
+   * near 0, since a split product waits for its descheduled half. Empty where /proc/stat is missing.
+   */
+  otherCpuSeconds: Record<string, number[]>;
+}
+
+/** CPU seconds the whole machine has been busy (Linux /proc/stat, USER_HZ = 100); null elsewhere. */
+function machineBusySeconds(): number | null {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system (idle iowait) irq softirq steal
+    return (f[0] + f[1] + f[2] + f[5] + f[6] + f[7]) / 100;
+  } catch {
+    return null;
+  }
 }
 
 const SIDES = {
@@ -247,23 +264,28 @@ async function measure(cfg: Config, cell: Cell, torch: Torch | null, withTfjs: b
   for (const mode of ["train", "infer"] as const) {
     const seconds: Record<string, number[]> = {};
     const cpuSeconds: Record<string, number[]> = {};
+    const otherCpuSeconds: Record<string, number[]> = {};
     const live = new Set<Side>();
     for (const [side, run] of runners) {
       // warm-up: JIT, arenas, worker start, PyTorch's allocator; a side past its cap drops out
       if ((await run(mode)) !== null) live.add(side);
       seconds[side] = [];
       cpuSeconds[side] = [];
+      otherCpuSeconds[side] = [];
     }
     for (let r = 0; r < reps; r++) {
       for (const [side, run] of runners) {
         if (!live.has(side) || r >= repsOf(side)) continue;
+        const busy0 = machineBusySeconds();
         const t = await run(mode);
+        const busy1 = machineBusySeconds();
         if (t === null) {
           live.delete(side);
           continue;
         }
         seconds[side].push(t.seconds);
         cpuSeconds[side].push(t.cpuSeconds);
+        if (busy0 !== null && busy1 !== null) otherCpuSeconds[side].push(Math.max(0, busy1 - busy0 - t.cpuSeconds));
       }
     }
     const tokens = cfg.B * cfg.T;
@@ -274,9 +296,11 @@ async function measure(cfg: Config, cell: Cell, torch: Torch | null, withTfjs: b
       tokensPerSecond[side] = tokens / median(seconds[side]);
       tokensPerCpuSecond[side] = tokens / median(cpuSeconds[side]);
     }
-    rows.push({ config: cfg.name, cell, mode, tokensPerSecond, tokensPerCpuSecond, seconds, cpuSeconds });
+    rows.push({ config: cfg.name, cell, mode, tokensPerSecond, tokensPerCpuSecond, seconds, cpuSeconds, otherCpuSeconds });
     const line = Object.entries(tokensPerSecond).map(([s, v]) => `${s} ${Math.round(v)}`).join("  ");
-    console.error(`  ${cfg.name}-${cell.toUpperCase()} ${mode}: ${line} tokens/s`);
+    const others = Object.entries(otherCpuSeconds).filter(([, v]) => v.length > 0);
+    const busy = others.length ? `; other processes used ${others.map(([k, v]) => `${k} ${median(v).toFixed(2)}`).join(", ")} CPU-s per rep` : "";
+    console.error(`  ${cfg.name}-${cell.toUpperCase()} ${mode}: ${line} tokens/s${busy}`);
   }
   tfjs?.close();
   gl.setBackend("fast");
