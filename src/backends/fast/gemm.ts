@@ -2,7 +2,7 @@ import type { View } from "../../backend/kernels.js";
 import { DTypeError, GradlabError, ShapeError, fmtShape } from "../../core/errors.js";
 import type { Pin, WasmRuntime } from "./runtime.js";
 import { stage, unstage } from "./stage.js";
-import type { ThreadPool } from "./threads.js";
+import { MAX_CHUNKS, type ThreadPool } from "./threads.js";
 
 function roundUp(n: number, m: number): number {
   return Math.ceil(n / m) * m;
@@ -36,23 +36,29 @@ function threadsFor(par: Parallel, M: number, N: number, K: number, mr: number):
 }
 
 /**
- * C[M, N] (row stride ldc) = A·B (+= with acc) for a B packed by packBFull, the rows of C split
- * over `threads` threads, each with its own packing buffers.
+ * Row chunks per thread of a split product. More than one lets a thread that starts late (its
+ * core busy with other work) leave its share to the others; fewer keeps each chunk's pass over
+ * the packed B long.
+ */
+const CHUNKS_PER_THREAD = 4;
+
+/**
+ * C[M, N] (row stride ldc) = A·B (+= with acc) for a B packed by packBFull, the rows of C in
+ * chunks of whole tile rows claimed by `threads` threads, each with its own packing buffers.
  */
 function gemmPackedRows(
   rt: WasmRuntime, par: Parallel, threads: number,
   M: number, N: number, K: number, A: number, rsA: number, csA: number, packed: number, C: number, ldc: number, acc: boolean,
 ): void {
-  const rows = roundUp(Math.ceil(M / threads), rt.mr);
-  const jobs: number[][] = [];
-  for (let m0 = 0; m0 < M; m0 += rows) {
-    const m = Math.min(rows, M - m0);
-    const ap = aBuffer(rt, m, K);
-    const edge = rt.alloc(rt.mr * rt.nr * 4);
-    jobs.push([m, N, K, A + m0 * rsA * 4, rsA, csA, packed, 0, 0, 1, C + m0 * ldc * 4, ldc, acc ? 1 : 0, ap, 0, edge]);
+  if (threads < 2) {
+    rt.wasm.gemm(M, N, K, A, rsA, csA, packed, 0, 0, 1, C, ldc, acc ? 1 : 0, aBuffer(rt, M, K), 0, rt.alloc(rt.mr * rt.nr * 4));
+    return;
   }
-  if (jobs.length === 1) rt.wasm.gemm(...(jobs[0] as Parameters<typeof rt.wasm.gemm>));
-  else par.pool!.run(jobs);
+  const tiles = Math.ceil(M / rt.mr);
+  const rows = Math.ceil(tiles / Math.min(tiles, threads * CHUNKS_PER_THREAD, MAX_CHUNKS)) * rt.mr;
+  const scratch: [number, number][] = [];
+  for (let t = 0; t < threads; t++) scratch.push([aBuffer(rt, rows, K), rt.alloc(rt.mr * rt.nr * 4)]);
+  par.pool!.run([M, N, K, A, rsA, csA, packed, 0, 0, 1, C, ldc, acc ? 1 : 0, 0, 0, 0], rows, scratch);
 }
 
 /**

@@ -2,14 +2,18 @@ import { GradlabError } from "../../core/errors.js";
 import type { WasmRuntime } from "./runtime.js";
 
 // Worker threads that run GEMM row blocks on the runtime's shared memory. Each worker owns one
-// slot of the control block: the main thread writes the job's arguments, bumps SEQ and notifies;
-// the worker sleeps in Atomics.wait on SEQ (no spinning), runs the job, stores SEQ into DONE and
-// notifies. Plain wasm stores before that seq-cst Atomics.store are visible to the main thread
-// once it reads DONE, so no other synchronisation is needed.
+// slot of the control block: the main thread writes the job's arguments, publishes the job's
+// chunks in the QUEUE word, bumps SEQ and notifies; the worker sleeps in Atomics.wait on SEQ (no
+// spinning). Every thread, this one included, then claims row chunks from QUEUE until none are
+// left and counts each finished chunk in FINISHED; this thread waits only for FINISHED to reach
+// the chunk count. Claiming instead of a fixed half per thread matters on a machine with other
+// load: a worker woken late (its core busy elsewhere) finds its chunks already done by this
+// thread, instead of this thread waiting for it to be scheduled (seen as 2-thread steps slower
+// than 1-thread ones). Plain wasm stores before the seq-cst Atomics.add on FINISHED are visible
+// to this thread once it reads the count, so no other synchronisation is needed.
 
 const SLOT = 32;
 const SEQ = 0;
-const DONE = 1;
 const READY = 2;
 const ARGS = 4;
 export const GEMM_ARGS = 16;
@@ -17,9 +21,29 @@ export const GEMM_ARGS = 16;
 const STALL_MS = 60000;
 /** Most workers the control block has slots for. */
 export const MAX_WORKERS = 63;
+/** Rows per chunk (ARGS + GEMM_ARGS), the last int the worker reads from its slot. */
+const ROWS = ARGS + GEMM_ARGS;
+// The spare slot after the workers' holds the job's queue: QUEUE packs (tag, count, next) into
+// one int so a claim is one compare-exchange, and the tag (the job's SEQ mod 2^17) makes a claim
+// by a worker woken for an older job fail (only workers given this job had their slot rewritten).
+const QUEUE = MAX_WORKERS * SLOT;
+const FINISHED = QUEUE + 1;
+/** Chunks per job are below 2^7 (next and count take 7 bits each, the tag the other 17). */
+export const MAX_CHUNKS = 127;
+const TAG_MASK = 0x1ffff;
 
 // Runs inside the worker: a Node worker_threads eval'd script or a browser Worker from a Blob, so
 // it imports nothing. A negative SEQ asks the worker to end.
+/** Claims the next chunk of the job tagged `tag`; -1 when none is left or another job is open (the worker has its twin). */
+function claim(c: Int32Array, tag: number): number {
+  for (;;) {
+    const v = Atomics.load(c, QUEUE);
+    const next = v & 0x7f;
+    if (v >>> 14 !== tag || next >= ((v >>> 7) & 0x7f)) return -1;
+    if (Atomics.compareExchange(c, QUEUE, v, v + 1) === v) return next;
+  }
+}
+
 const WORKER_SOURCE = `
 "use strict";
 function start(msg) {
@@ -38,10 +62,28 @@ function start(msg) {
     if (seq === seen) continue;
     if (seq < 0) break;
     seen = seq;
-    gemm(c[a], c[a + 1], c[a + 2], c[a + 3], c[a + 4], c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9],
-      c[a + 10], c[a + 11], c[a + 12], c[a + 13], c[a + 14], c[a + 15]);
-    Atomics.store(c, s + ${DONE}, seq);
-    Atomics.notify(c, s + ${DONE});
+    const tag = seq & ${TAG_MASK};
+    for (;;) {
+      // The arguments are read after the claim: a claim that succeeds proves the job is open
+      // (it ends only when this chunk is counted), so they are not being rewritten for the next.
+      const i = claim(c, tag);
+      if (i < 0) break;
+      const M = c[a], rsA = c[a + 4], ldc = c[a + 11], rows = c[s + ${ROWS}];
+      const A = c[a + 3], C = c[a + 10];
+      const m0 = i * rows;
+      gemm(Math.min(rows, M - m0), c[a + 1], c[a + 2], A + m0 * rsA * 4, rsA, c[a + 5], c[a + 6], c[a + 7], c[a + 8], c[a + 9],
+        C + m0 * ldc * 4, ldc, c[a + 12], c[a + 13], c[a + 14], c[a + 15]);
+      Atomics.add(c, ${FINISHED}, 1);
+      Atomics.notify(c, ${FINISHED});
+    }
+  }
+}
+function claim(c, tag) {
+  for (;;) {
+    const v = Atomics.load(c, ${QUEUE});
+    const next = v & 0x7f;
+    if (v >>> 14 !== tag || next >= ((v >>> 7) & 0x7f)) return -1;
+    if (Atomics.compareExchange(c, ${QUEUE}, v, v + 1) === v) return next;
   }
 }
 if (typeof process === "object" && process.versions && process.versions.node) {
@@ -165,7 +207,6 @@ export class ThreadPool {
       const base = slot * SLOT;
       Atomics.store(this.ctrl, base + READY, 0);
       Atomics.store(this.ctrl, base + SEQ, this.seq);
-      Atomics.store(this.ctrl, base + DONE, this.seq);
       // A worker that fails to start never reports ready, so it never gets work.
       const w = spawn((e) => {
         this.failed = e instanceof Error ? e.message : String(e);
@@ -185,30 +226,45 @@ export class ThreadPool {
   }
 
   /**
-   * Runs jobs[0] on this thread and jobs[1..] on workers 0.., then waits for all. Each job is the
-   * 16 arguments of the module's gemm; jobs must write disjoint parts of memory.
+   * Runs the module's gemm over the rows of one product in chunks of `rows` rows (a multiple of
+   * the tile height), claimed by this thread and by as many workers as `scratch` has entries past
+   * the first; returns when every chunk is done. `args` are gemm's 16 arguments for the whole
+   * product (M in args[0], A in args[3], C in args[10]); scratch[t] is thread t's [ap, edge].
    */
-  run(jobs: number[][]): void {
+  run(args: number[], rows: number, scratch: [number, number][]): void {
     const c = this.ctrl;
+    const M = args[0];
+    const count = Math.ceil(M / rows);
+    if (count > MAX_CHUNKS) throw new GradlabError(`fast backend: ${count} chunks of ${rows} rows exceed ${MAX_CHUNKS}`);
     const seq = ++this.seq;
-    for (let w = 0; w + 1 < jobs.length; w++) {
+    const tag = seq & TAG_MASK;
+    for (let w = 0; w + 1 < scratch.length; w++) {
       const base = w * SLOT;
-      const args = jobs[w + 1];
       for (let i = 0; i < GEMM_ARGS; i++) c[base + ARGS + i] = args[i];
-      Atomics.store(c, base + SEQ, seq);
-      Atomics.notify(c, base + SEQ);
+      c[base + ARGS + 13] = scratch[w + 1][0];
+      c[base + ARGS + 15] = scratch[w + 1][1];
+      c[base + ROWS] = rows;
+    }
+    Atomics.store(c, FINISHED, 0);
+    Atomics.store(c, QUEUE, (tag << 14) | (count << 7));
+    for (let w = 0; w + 1 < scratch.length; w++) {
+      Atomics.store(c, w * SLOT + SEQ, seq);
+      Atomics.notify(c, w * SLOT + SEQ);
     }
     const g = this.rt.wasm.gemm as (...a: number[]) => void;
-    g(...jobs[0]);
+    const [, N, K, A, rsA, csA, B, rsB, csB, prepacked, C, ldc, acc] = args;
+    const [ap, edge] = scratch[0];
+    for (let i = claim(c, tag); i >= 0; i = claim(c, tag)) {
+      const m0 = i * rows;
+      g(Math.min(rows, M - m0), N, K, A + m0 * rsA * 4, rsA, csA, B, rsB, csB, prepacked, C + m0 * ldc * 4, ldc, acc, ap, args[14], edge);
+      Atomics.add(c, FINISHED, 1);
+    }
     const t0 = Date.now();
-    for (let w = 0; w + 1 < jobs.length; w++) {
-      const at = w * SLOT + DONE;
-      while (Atomics.load(c, at) !== seq) {
-        if (canBlock) Atomics.wait(c, at, Atomics.load(c, at), 1000);
-        // A worker that died would leave this thread waiting forever: fail loudly instead.
-        if (Date.now() - t0 > STALL_MS) {
-          throw new GradlabError(`fast backend: worker thread ${w} did not finish a GEMM block within ${STALL_MS / 1000} s`);
-        }
+    for (let f = Atomics.load(c, FINISHED); f !== count; f = Atomics.load(c, FINISHED)) {
+      if (canBlock) Atomics.wait(c, FINISHED, f, 1000);
+      // A worker that died holding a chunk would leave this thread waiting forever: fail loudly instead.
+      if (Date.now() - t0 > STALL_MS) {
+        throw new GradlabError(`fast backend: a worker thread did not finish a GEMM block within ${STALL_MS / 1000} s`);
       }
     }
   }

@@ -117,3 +117,35 @@ test("work arriving while the workers start up neither deadlocks nor goes wrong"
   assert.equal(r.status, 0, r.stderr);
   assert.ok(JSON.parse(r.stdout.trim().split("\n").pop()!).n > 1);
 });
+
+test("back-to-back split products of different shapes claim only their own chunks", async (t) => {
+  if (gl.backendInfo().fast.cores < 2 || !gl.backendInfo().fast.sharedMemory) {
+    t.diagnostic("one core or no shared memory here: nothing to split");
+    return;
+  }
+  // A worker still finishing one product (or woken late for it) must never run a chunk of the
+  // next with the old arguments: alternate shapes whose chunk counts and row counts differ.
+  gl.setNumThreads(2);
+  await threadsStarted();
+  const rt = fastRuntime()!;
+  const shapes = [
+    [64, 512, 600],
+    [7, 1500, 1600],
+    [130, 301, 420],
+  ];
+  const cases = shapes.map(([M, K, N], i) => {
+    const a = contiguous(randData(M * K, 10 + i), [1, M, K]);
+    const b = contiguous(randData(K * N, 20 + i), [1, K, N]);
+    const serial = new Float32Array(M * N);
+    matmulF32(rt, a, b, serial);
+    return { a, b, serial, par: parallelFor(rt, 2 * M * K * N) };
+  });
+  for (let r = 0; r < 30; r++) {
+    for (const { a, b, serial, par } of cases) {
+      assert.equal(par.threads, 2);
+      const out = new Float32Array(serial.length);
+      matmulF32(rt, a, b, out, par);
+      assert.deepEqual(out, serial, `round ${r}, ${a.shape[1]}x${a.shape[2]}x${b.shape[2]}`);
+    }
+  }
+});
