@@ -149,3 +149,28 @@ test("back-to-back split products of different shapes claim only their own chunk
     }
   }
 });
+
+test("a GRU layer's forward and backward do not change a bit with a second thread", async (t) => {
+  if (gl.backendInfo().fast.cores < 2 || !gl.backendInfo().fast.sharedMemory) {
+    t.diagnostic("one core or no shared memory here: nothing to split");
+    return;
+  }
+  // B·3H·H·2 = 25 MFLOP per step: the recurrent products split, forward and backward.
+  const [T, B, I, H] = [3, 64, 40, 256];
+  gl.setBackend("fast");
+  const run = async (threads: number) => {
+    gl.setNumThreads(threads);
+    await threadsStarted();
+    assert.equal(parallelFor(fastRuntime()!, 2 * B * 3 * H * H).threads, threads);
+    gl.manualSeed(3);
+    const gru = new gl.nn.GRU({ inputSize: I, hiddenSize: H });
+    const x = gl.randn([T, B, I], { requiresGrad: true });
+    const [y] = gru.forward(x) as [gl.Tensor, gl.Tensor];
+    y.mul(y).sum().backward();
+    return [y.toArray(), x.grad!.toArray(), (gru.parameters()[1] as gl.Tensor).grad!.toArray()];
+  };
+  const one = await run(1);
+  const two = await run(2);
+  gl.setNumThreads(1);
+  for (let i = 0; i < one.length; i++) assert.deepEqual(two[i], one[i], `output ${i}`);
+});
