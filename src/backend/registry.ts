@@ -25,6 +25,13 @@ export function listKernels(backend: string): KernelName[] {
 }
 
 export function setBackend(name: string): void {
+  if (!registry.has(name) && name === "webgpu") {
+    // The GPU path exists but is not a tensor backend yet: say where it is rather than "unknown".
+    throw new GradlabError(
+      `setBackend("webgpu"): tensor ops do not run on the GPU yet (registered: ${listBackends().join(", ")}); ` +
+        `train recurrent language models on the GPU with gl.webgpu.GpuRNNLM or \`gradlab train --device webgpu\``,
+    );
+  }
   if (!registry.has(name)) {
     throw new GradlabError(`setBackend: unknown backend "${name}" (registered: ${listBackends().join(", ")})`);
   }
