@@ -15,6 +15,10 @@ export interface GpuRNNLMOptions {
   vocabSize: number;
   embeddingDim: number;
   hiddenSize: number;
+  /** Stacked layers, each reading the previous layer's output sequence (default 1). */
+  numLayers?: number;
+  /** Dropout between layers: not on the GPU; anything but 0 is refused. */
+  dropout?: number;
   /** Adam's settings, PyTorch's defaults. */
   lr?: number;
   betas?: readonly [number, number];
@@ -34,11 +38,13 @@ export interface GpuAdamState {
   v: Record<string, View>;
 }
 
-/** PyTorch names of the parameters, as gradlab's RNNLM (one layer) has them. */
-const NAMES = [
-  "embedding.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0", "rnn.bias_hh_l0", "decoder.weight", "decoder.bias",
-] as const;
-type Name = (typeof NAMES)[number];
+/** PyTorch names of the parameters, in the order of gradlab's RNNLM with `layers` layers. */
+function paramNames(layers: number): string[] {
+  const rnn: string[] = [];
+  for (let l = 0; l < layers; l++) for (const k of ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]) rnn.push(`rnn.${k}_l${l}`);
+  return ["embedding.weight", ...rnn, "decoder.weight", "decoder.bias"];
+}
+type Name = string;
 
 export interface StepOptions {
   /**
@@ -56,17 +62,19 @@ interface StepBuffers {
   targets: GpuTensor;
   offsets: GpuTensor;
   order: GpuTensor;
-  X: GpuTensor;
-  rnn: LstmWork | GruWork;
+  /** Each layer's input sequence [T·B, in]: the embeddings, then a copy of the layer below's outputs. */
+  X: GpuTensor[];
+  rnn: (LstmWork | GruWork)[];
   logits: GpuTensor;
   dlogits: GpuTensor;
   rowLoss: GpuTensor;
   dY: GpuTensor;
-  dX: GpuTensor;
+  /** Each layer's input gradient: layer l's is the output gradient of layer l − 1; layer 0's feeds the embedding. */
+  dX: GpuTensor[];
 }
 
 /**
- * Embedding → LSTM or GRU (one layer) → Linear on every step → mean cross-entropy → backward →
+ * Embedding → LSTM or GRU (one or more stacked layers) → Linear on every step → mean cross-entropy → backward →
  * Adam, all on the GPU, one submit per training step and no host round trip inside it (see
  * lstmForward / gruForward and their backward twins for the recurrent part). The loss is read back
  * only when asked. Weights load from and export to a CPU gl.models.RNNLM's state dict (PyTorch names).
@@ -76,6 +84,8 @@ export class GpuRNNLM {
   readonly V: number;
   readonly E: number;
   readonly H: number;
+  readonly numLayers: number;
+  private readonly names: readonly string[];
   private readonly params: Record<Name, GpuTensor>;
   private readonly grads: Record<Name, GpuTensor>;
   private readonly m: Record<Name, GpuTensor>;
@@ -106,12 +116,16 @@ export class GpuRNNLM {
     this.V = o.vocabSize;
     this.E = o.embeddingDim;
     this.H = o.hiddenSize;
+    this.numLayers = o.numLayers ?? 1;
+    if (!Number.isInteger(this.numLayers) || this.numLayers < 1) throw new GradlabError(`GpuRNNLM: numLayers must be a positive integer, got ${o.numLayers}`);
+    if ((o.dropout ?? 0) !== 0) throw new GradlabError(`GpuRNNLM: dropout between layers is not supported on the GPU, got dropout ${o.dropout} (use 0)`);
+    this.names = paramNames(this.numLayers);
     const [beta1, beta2] = o.betas ?? [0.9, 0.999];
     this.hyper = { lr: o.lr ?? 1e-3, beta1, beta2, eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? 0, decoupled: o.decoupled ?? false };
     this.ignoreIndex = o.ignoreIndex ?? -100;
     const make = (): Record<Name, GpuTensor> => {
       const r = {} as Record<Name, GpuTensor>;
-      for (const n of NAMES) r[n] = GpuTensor.zeros(gpu, this.shapeOf(n));
+      for (const n of this.names) r[n] = GpuTensor.zeros(gpu, this.shapeOf(n));
       return r;
     };
     this.params = make();
@@ -122,7 +136,7 @@ export class GpuRNNLM {
     this.lossBuf = GpuTensor.zeros(gpu, [1]);
     this.clipNorm = o.clipNorm ?? 0;
     if (!(this.clipNorm >= 0)) throw new GradlabError(`GpuRNNLM: clipNorm must be ≥ 0, got ${o.clipNorm}`);
-    this.sqBuf = GpuTensor.zeros(gpu, [NAMES.length]);
+    this.sqBuf = GpuTensor.zeros(gpu, [this.names.length]);
   }
 
   /**
@@ -131,7 +145,8 @@ export class GpuRNNLM {
    */
   static create(gpu: Gpu, o: GpuRNNLMOptions, init?: Record<string, View>): GpuRNNLM {
     const model = new GpuRNNLM(gpu, o);
-    const sd = init ?? new RNNLM({ vocabSize: o.vocabSize, embeddingDim: o.embeddingDim, hiddenSize: o.hiddenSize, cell: model.cell }).stateDict();
+    const sd =
+      init ?? new RNNLM({ vocabSize: o.vocabSize, embeddingDim: o.embeddingDim, hiddenSize: o.hiddenSize, numLayers: model.numLayers, cell: model.cell }).stateDict();
     model.loadStateDict(sd);
     return model;
   }
@@ -139,21 +154,22 @@ export class GpuRNNLM {
   private shapeOf(n: Name): number[] {
     const { V, E, H } = this;
     const G = (this.cell === "lstm" ? 4 : 3) * H;
-    const shapes: Record<Name, number[]> = {
-      "embedding.weight": [V, E], "rnn.weight_ih_l0": [G, E], "rnn.weight_hh_l0": [G, H], "rnn.bias_ih_l0": [G],
-      "rnn.bias_hh_l0": [G], "decoder.weight": [V, H], "decoder.bias": [V],
-    };
-    return shapes[n];
+    if (n === "embedding.weight") return [V, E];
+    if (n === "decoder.weight") return [V, H];
+    if (n === "decoder.bias") return [V];
+    const m = /^rnn\.(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)$/.exec(n)!;
+    if (m[1] === "weight_ih") return [G, m[2] === "0" ? E : H];
+    return m[1] === "weight_hh" ? [G, H] : [G];
   }
 
-  /** Uploads weights by PyTorch name (all seven, shapes checked) and resets Adam's state. */
+  /** Uploads weights by PyTorch name (every layer's, shapes checked) and resets Adam's state. */
   loadStateDict(sd: Record<string, View>): void {
-    const missing = NAMES.filter((n) => !(n in sd));
-    const extra = Object.keys(sd).filter((k) => !(NAMES as readonly string[]).includes(k));
+    const missing = this.names.filter((n) => !(n in sd));
+    const extra = Object.keys(sd).filter((k) => !this.names.includes(k));
     if (missing.length || extra.length) {
       throw new GradlabError(`GpuRNNLM.loadStateDict: missing ${JSON.stringify(missing)}, unexpected ${JSON.stringify(extra)}`);
     }
-    for (const n of NAMES) {
+    for (const n of this.names) {
       const want = this.shapeOf(n);
       if (sd[n].shape.join() !== want.join()) {
         throw new ShapeError(`GpuRNNLM.loadStateDict: "${n}" has shape ${fmtShape(sd[n].shape)}, expected ${fmtShape(want)}`);
@@ -180,7 +196,7 @@ export class GpuRNNLM {
 
   private async readAll(r: Record<Name, GpuTensor>): Promise<Record<string, Tensor>> {
     const out: Record<string, Tensor> = {};
-    for (const n of NAMES) out[n] = new Tensor(await r[n].read(), r[n].shape);
+    for (const n of this.names) out[n] = new Tensor(await r[n].read(), r[n].shape);
     return out;
   }
 
@@ -210,7 +226,7 @@ export class GpuRNNLM {
   loadAdamState(s: GpuAdamState): void {
     if (!Number.isInteger(s.step) || s.step < 0) throw new GradlabError(`GpuRNNLM.loadAdamState: step must be an integer ≥ 0, got ${s.step}`);
     for (const [what, r] of [["m", s.m], ["v", s.v]] as const) {
-      for (const n of NAMES) {
+      for (const n of this.names) {
         const t = r[n];
         if (!t) throw new GradlabError(`GpuRNNLM.loadAdamState: ${what} has no "${n}"`);
         if (t.shape.join() !== this.shapeOf(n).join()) {
@@ -218,7 +234,7 @@ export class GpuRNNLM {
         }
       }
     }
-    for (const n of NAMES) {
+    for (const n of this.names) {
       this.m[n].write(float32(s.m[n]));
       this.v[n].write(float32(s.v[n]));
     }
@@ -226,47 +242,55 @@ export class GpuRNNLM {
   }
 
   /**
-   * The final recurrent state of the last step, [B, H] each (c for LSTM only), or null before any
-   * step: what a carried step would start from.
+   * The final recurrent state of the last step, [numLayers, B, H] each like nn.LSTM's h_n and c_n
+   * (c for LSTM only), or null before any step: what a carried step would start from.
    */
   async finalState(): Promise<{ h: Tensor; c?: Tensor } | null> {
     const b = this.bufs;
     if (!b) return null;
     const BH = b.B * this.H;
-    const slot = async (t: GpuTensor) => new Tensor(new Float32Array(await this.gpu.read(t.buffer, b.T * BH * 4, BH * 4)), [b.B, this.H]);
-    const h = await slot(b.rnn.Hs);
-    return this.cell === "lstm" ? { h, c: await slot((b.rnn as LstmWork).Cs) } : { h };
+    const L = this.numLayers;
+    const slots = async (pick: (w: LstmWork | GruWork) => GpuTensor) => {
+      const out = new Float32Array(L * BH);
+      for (let l = 0; l < L; l++) out.set(new Float32Array(await this.gpu.read(pick(b.rnn[l]).buffer, b.T * BH * 4, BH * 4)), l * BH);
+      return new Tensor(out, [L, b.B, this.H]);
+    };
+    const h = await slots((w) => w.Hs);
+    return this.cell === "lstm" ? { h, c: await slots((w) => (w as LstmWork).Cs) } : { h };
   }
 
   /**
    * Sets the state that the next step with inputs [T, B] and carryState starts from (h, and c for
-   * LSTM, [B, H] each): resuming truncated BPTT from a checkpoint, or across a change of T.
+   * LSTM, [numLayers, B, H] each, or [B, H] for one layer): resuming truncated BPTT from a
+   * checkpoint, or across a change of T.
    */
   setState(T: number, B: number, h: View, c?: View): void {
-    const want = [B, this.H];
+    const L = this.numLayers;
     for (const [n, t] of [["h", h], ["c", c]] as const) {
       if (n === "c" && this.cell !== "lstm") {
         if (t) throw new GradlabError("GpuRNNLM.setState: a GRU has no cell state c");
         continue;
       }
       if (!t) throw new GradlabError(`GpuRNNLM.setState: an LSTM needs ${n}`);
+      const want = L === 1 && t.shape.length === 2 ? [B, this.H] : [L, B, this.H];
       if (t.shape.join() !== want.join()) throw new ShapeError(`GpuRNNLM.setState: ${n} has shape ${fmtShape(t.shape)}, expected ${fmtShape(want)}`);
     }
     const b = this.buffers(T, B);
     const BH = B * this.H;
     this.gpu.submit();
-    const put = (dst: GpuTensor, t: View) => {
+    const put = (pick: (w: LstmWork | GruWork) => GpuTensor, t: View) => {
       const d = float32(t);
-      this.gpu.device.queue.writeBuffer(dst.buffer, T * BH * 4, d.buffer, d.byteOffset, d.byteLength);
+      for (let l = 0; l < L; l++) this.gpu.device.queue.writeBuffer(pick(b.rnn[l]).buffer, T * BH * 4, d.buffer, d.byteOffset + l * BH * 4, BH * 4);
     };
-    put(b.rnn.Hs, h);
-    if (c) put((b.rnn as LstmWork).Cs, c);
+    put((w) => w.Hs, h);
+    if (c) put((w) => (w as LstmWork).Cs, c);
   }
 
   private releaseBuffers(): void {
     this.recordings.clear();
     if (!this.bufs) return;
-    for (const t of [...Object.values(this.bufs), ...Object.values(this.bufs.rnn)]) if (t instanceof GpuTensor) t.release();
+    const { X, dX, rnn, ...rest } = this.bufs;
+    for (const t of [...Object.values(rest), ...X, ...dX, ...rnn.flatMap((w) => Object.values(w))]) if (t instanceof GpuTensor) t.release();
     this.bufs = null;
   }
 
@@ -276,9 +300,11 @@ export class GpuRNNLM {
     const { gpu, V, E, H } = this;
     const N = T * B;
     const e = (shape: number[], dtype: "float32" | "int32" = "float32"): GpuTensor => GpuTensor.empty(gpu, shape, dtype);
+    const layers = Array.from({ length: this.numLayers }, (_, l) => l);
     this.bufs = {
       T, B, ids: e([N], "int32"), targets: e([N], "int32"), offsets: e([V + 1], "int32"), order: e([Math.max(1, N)], "int32"),
-      X: e([N, E]), rnn: this.cell === "lstm" ? lstmWork(gpu, T, B, H) : gruWork(gpu, T, B, H), logits: e([N, V]), dlogits: e([N, V]), rowLoss: e([N]), dY: e([T, B, H]), dX: e([N, E]),
+      X: layers.map((l) => e([N, l === 0 ? E : H])), rnn: layers.map(() => (this.cell === "lstm" ? lstmWork(gpu, T, B, H) : gruWork(gpu, T, B, H))),
+      logits: e([N, V]), dlogits: e([N, V]), rowLoss: e([N]), dY: e([T, B, H]), dX: layers.map((l) => e([N, l === 0 ? E : H])),
     };
     return this.bufs;
   }
@@ -324,29 +350,38 @@ export class GpuRNNLM {
   }
 
   private encodeForwardBackward(b: StepBuffers, carry: boolean, count: number): void {
-    const { gpu, V, H, params: p, grads: g } = this;
+    const { gpu, V, H, params: p, grads: g, numLayers: L } = this;
     const { T, B } = b;
     const N = T * B;
-    const w = { wIh: p["rnn.weight_ih_l0"], wHh: p["rnn.weight_hh_l0"], bIh: p["rnn.bias_ih_l0"], bHh: p["rnn.bias_hh_l0"] };
-    embedding(gpu, p["embedding.weight"], b.ids, b.X);
-    if (carry) {
-      // Slot T of the states (the last step's) becomes slot 0; the backward pass never writes them.
-      copyWithin(gpu, b.rnn.Hs, T * B * H, 0, B * H);
-      if (this.cell === "lstm") copyWithin(gpu, (b.rnn as LstmWork).Cs, T * B * H, 0, B * H);
+    const BH = B * H;
+    const named = (r: Record<Name, GpuTensor>, l: number) => ({ wIh: r[`rnn.weight_ih_l${l}`], wHh: r[`rnn.weight_hh_l${l}`], bIh: r[`rnn.bias_ih_l${l}`], bHh: r[`rnn.bias_hh_l${l}`] });
+    embedding(gpu, p["embedding.weight"], b.ids, b.X[0]);
+    for (let l = 0; l < L; l++) {
+      const work = b.rnn[l];
+      if (carry) {
+        // Slot T of the states (the last step's) becomes slot 0; the backward pass never writes them.
+        copyWithin(gpu, work.Hs, T * BH, 0, BH);
+        if (this.cell === "lstm") copyWithin(gpu, (work as LstmWork).Cs, T * BH, 0, BH);
+      }
+      if (this.cell === "lstm") lstmForward(gpu, named(p, l), b.X[l], work as LstmWork, { keepState: carry });
+      else gruForward(gpu, named(p, l), b.X[l], work as GruWork, { keepState: carry });
+      // The outputs h_1..h_T (slots 1..T) are the next layer's input; its backward reads them again.
+      if (l + 1 < L) gpu.copy(work.Hs.buffer, BH * 4, b.X[l + 1].buffer, 0, N * H * 4);
     }
-    if (this.cell === "lstm") lstmForward(gpu, w, b.X, b.rnn as LstmWork, { keepState: carry });
-    else gruForward(gpu, w, b.X, b.rnn as GruWork, { keepState: carry });
-    // The outputs h_1..h_T are slots 1..T of the hidden-state buffer.
-    matmul(gpu, b.rnn.Hs, p["decoder.weight"], b.logits, { transB: true, bias: p["decoder.bias"], M: N, N: V, K: H, offsetA: B * H });
+    const top = b.rnn[L - 1];
+    matmul(gpu, top.Hs, p["decoder.weight"], b.logits, { transB: true, bias: p["decoder.bias"], M: N, N: V, K: H, offsetA: BH });
     crossEntropy(gpu, b.logits, b.targets, b.rowLoss, this.lossBuf, b.dlogits, { ignoreIndex: this.ignoreIndex, count });
 
-    matmul(gpu, b.dlogits, b.rnn.Hs, g["decoder.weight"], { transA: true, M: V, N: H, K: N, offsetB: B * H });
+    matmul(gpu, b.dlogits, top.Hs, g["decoder.weight"], { transA: true, M: V, N: H, K: N, offsetB: BH });
     sum(gpu, b.dlogits, 0, g["decoder.bias"]);
     matmul(gpu, b.dlogits, p["decoder.weight"], b.dY, { M: N, N: H, K: V });
-    const lg = { wIh: g["rnn.weight_ih_l0"], wHh: g["rnn.weight_hh_l0"], bIh: g["rnn.bias_ih_l0"], bHh: g["rnn.bias_hh_l0"] };
-    if (this.cell === "lstm") lstmBackward(gpu, w, b.X, b.rnn as LstmWork, b.dY, lg, b.dX);
-    else gruBackward(gpu, w, b.X, b.rnn as GruWork, b.dY, lg, b.dX);
-    embeddingBackward(gpu, b.dX, b.offsets, b.order, g["embedding.weight"]);
+    // Layers in reverse: layer l's input gradient is layer l − 1's output gradient.
+    for (let l = L - 1; l >= 0; l--) {
+      const dY = l === L - 1 ? b.dY : b.dX[l + 1];
+      if (this.cell === "lstm") lstmBackward(gpu, named(p, l), b.X[l], b.rnn[l] as LstmWork, dY, named(g, l), b.dX[l]);
+      else gruBackward(gpu, named(p, l), b.X[l], b.rnn[l] as GruWork, dY, named(g, l), b.dX[l]);
+    }
+    embeddingBackward(gpu, b.dX[0], b.offsets, b.order, g["embedding.weight"]);
   }
 
   /** One training step: forward, backward and Adam, submitted as one command buffer. */
@@ -362,10 +397,10 @@ export class GpuRNNLM {
     if (this.adamRecording) this.gpu.replay(this.adamRecording);
     else {
       this.adamRecording = this.gpu.record(() => {
-        const grads = NAMES.map((n) => this.grads[n]);
+        const grads = this.names.map((n) => this.grads[n]);
         sumSquares(this.gpu, grads, this.sqBuf);
         if (this.clipNorm > 0) clipToNorm(this.gpu, grads, this.sqBuf, this.clipNorm);
-        for (const n of NAMES) adamStep(this.gpu, this.params[n], this.grads[n], this.m[n], this.v[n], this.scalars, this.hyper);
+        for (const n of this.names) adamStep(this.gpu, this.params[n], this.grads[n], this.m[n], this.v[n], this.scalars, this.hyper);
       });
     }
     this.gpu.submit();

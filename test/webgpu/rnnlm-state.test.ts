@@ -93,6 +93,7 @@ describe("webgpu GpuRNNLM: clipping, Adam state and carried state", { skip }, ()
     const st = (await a.finalState())!;
     const { state } = gl.noGrad(() => ref.loss(w1.x, w1.y));
     const [h, c] = Array.isArray(state) ? state : [state, undefined];
+    assert.deepEqual(st.h.shape, [1, B, cfg.hiddenSize], "h_n's shape, [numLayers, B, H]");
     near(st.h, h.reshape([B, cfg.hiddenSize]), "h");
     if (c) near(st.c!, c.reshape([B, cfg.hiddenSize]), "c");
     else assert.equal(st.c, undefined);
