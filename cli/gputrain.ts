@@ -11,9 +11,8 @@ export const GPU_LOG_EVERY = 10;
 /** What in `c` the GPU trainer (gl.webgpu.GpuRNNLM) cannot do, one phrase each; empty when it can run. */
 export function gpuUnsupported(c: LMConfig): string[] {
   const bad: string[] = [];
-  if (c.numLayers !== 1) bad.push(`layers ${c.numLayers} (the GPU trains one layer)`);
   if (c.cell === "rnn") bad.push(`cell rnn (the GPU has lstm and gru)`);
-  if (c.dropout > 0) bad.push(`dropout ${c.dropout}`);
+  if (c.dropout > 0) bad.push(`dropout ${c.dropout} (the GPU stacks layers without dropout)`);
   if (c.skip !== "none") bad.push(`skip ${c.skip}`);
   if (c.tieWeights) bad.push("tieWeights");
   if (c.optimizer !== "adam" && c.optimizer !== "adamw") bad.push(`optimizer ${c.optimizer} (the GPU has adam and adamw)`);
@@ -74,7 +73,7 @@ export class GpuTrainer {
     const c = s.config;
     const model = gl.webgpu.GpuRNNLM.create(gpu, {
       cell: c.cell as "lstm" | "gru", vocabSize: s.tokenizer.size, embeddingDim: c.embeddingDim, hiddenSize: c.hiddenSize,
-      lr: c.lr, weightDecay: c.weightDecay, decoupled: c.optimizer === "adamw", clipNorm: c.clipNorm,
+      numLayers: c.numLayers, lr: c.lr, weightDecay: c.weightDecay, decoupled: c.optimizer === "adamw", clipNorm: c.clipNorm,
     }, s.model.stateDict());
     const t = new GpuTrainer(gpu, model);
     const names = s.model.namedParameters().map(([n]) => n);
@@ -95,7 +94,8 @@ export class GpuTrainer {
     if (s.carry !== null) {
       const [h, cc] = Array.isArray(s.carry) ? s.carry : [s.carry, undefined];
       const B = c.batch;
-      t.pending = { h: h.reshape([B, c.hiddenSize]), c: cc?.reshape([B, c.hiddenSize]) };
+      const sh = [c.numLayers, B, c.hiddenSize];
+      t.pending = { h: h.reshape(sh), c: cc?.reshape(sh) };
       t.carrying = true;
     }
     return t;
@@ -140,10 +140,8 @@ export class GpuTrainer {
     s.optimizer.loadStateDict({ ...sd, state, stepCalls: adam.step, skippedSteps: [] });
     const fin = this.carrying ? (this.pending ?? (await this.model.finalState())) : null;
     if (!fin) s.carry = null;
-    else {
-      const sh = [1, ...fin.h.shape];
-      s.carry = fin.c ? [fin.h.reshape(sh), fin.c.reshape(sh)] : fin.h.reshape(sh);
-    }
+    // [numLayers, B, H] on both devices.
+    else s.carry = fin.c ? [fin.h, fin.c] : fin.h;
     this.stale = false;
   }
 

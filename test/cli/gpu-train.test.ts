@@ -71,20 +71,51 @@ test("--device webgpu: losses and weights equal a CPU run's; checkpoints resume 
   close(trainRecords(c2).get(20)!.loss, cpu.get(20)!.loss, "loss at step 20 after resuming on the GPU");
 });
 
+test("--device webgpu --layers 2: the same losses and weights as the CPU run; the carried [layers, B, H] state resumes on either device", { skip: noGpu }, async () => {
+  const root = mkdtempSync(join(tmpdir(), "gradlab-gpu-l2-"));
+  const [c, g, c2] = ["c", "g", "c2"].map((d) => join(root, d));
+  const two = [...small, "--layers", "2", "--checkpoint-every", "10"];
+  let r = cli(["train", ...two, "--steps", "20", "--out", c]);
+  assert.equal(r.status, 0, r.stderr);
+  r = cli(["train", ...two, "--steps", "10", "--device", "webgpu", "--out", g]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /device: webgpu \(/);
+  const cpu = trainRecords(c);
+  close(trainRecords(g).get(10)!.loss, cpu.get(10)!.loss, "2-layer loss at step 10");
+  const ck = (dir: string) => gl.io.loadSafetensors(join(dir, "checkpoints", "checkpoint-00000010.safetensors"));
+  const [tc, tg] = [await ck(c), await ck(g)];
+  assert.ok("model.rnn.weight_ih_l1" in tg, "the second layer's weights, by PyTorch name");
+  assert.deepEqual(Object.keys(tg).sort(), Object.keys(tc).sort());
+  for (const k of Object.keys(tc)) {
+    const [a, b] = [tc[k].toArray(), tg[k].toArray()];
+    let scale = 1e-3;
+    for (const v of a) scale = Math.max(scale, Math.abs(v));
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-3 * scale, `${k}[${i}]: GPU ${b[i]} vs CPU ${a[i]}`);
+  }
+  r = cli(["resume", g, "--steps", "12", "--device", "cpu"]);
+  assert.equal(r.status, 0, r.stderr);
+  for (const step of [11, 12]) close(trainRecords(g).get(step)!.loss, cpu.get(step)!.loss, `loss at step ${step} after resuming on the CPU`);
+  r = cli(["train", ...two, "--steps", "10", "--out", c2]);
+  assert.equal(r.status, 0, r.stderr);
+  r = cli(["resume", c2, "--steps", "20", "--device", "webgpu"]);
+  assert.equal(r.status, 0, r.stderr);
+  close(trainRecords(c2).get(20)!.loss, cpu.get(20)!.loss, "2-layer loss at step 20 after resuming on the GPU");
+});
+
 test("--device webgpu with options the GPU trainer lacks: an error naming them, and no run directory", () => {
   const root = mkdtempSync(join(tmpdir(), "gradlab-gpu-bad-"));
   const out = join(root, "x");
-  let r = cli(["train", "--device", "webgpu", "--layers", "2", "--cell", "rnn", "--optimizer", "sgd", "--clip-value", "1", "--steps", "1", "--out", out]);
+  let r = cli(["train", "--device", "webgpu", "--dropout", "0.1", "--cell", "rnn", "--optimizer", "sgd", "--clip-value", "1", "--steps", "1", "--out", out]);
   assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /--device webgpu: this run's configuration is not supported on the GPU: layers 2 .*; cell rnn .*; optimizer sgd .*; clip-value 1/);
+  assert.match(r.stderr, /--device webgpu: this run's configuration is not supported on the GPU: cell rnn .*; dropout 0.1 .* .*; optimizer sgd .*; clip-value 1/);
   assert.ok(!existsSync(out), "nothing written");
   r = cli(["train", "--device", "tpu", "--out", out]);
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /"device" must be one of cpu, webgpu, auto, got "tpu"/);
   // "auto" trains such a run on the CPU and says why.
-  r = cli(["train", "--device", "auto", "--layers", "2", "--hidden", "8", "--embedding", "4", "--batch", "2", "--bptt", "4", "--steps", "2", "--eval-every", "0", "--out", out]);
+  r = cli(["train", "--device", "auto", "--dropout", "0.1", "--hidden", "8", "--embedding", "4", "--batch", "2", "--bptt", "4", "--steps", "2", "--eval-every", "0", "--out", out]);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /device: cpu \(the GPU trainer does not support layers 2/);
+  assert.match(r.stderr, /device: cpu \(the GPU trainer does not support dropout 0.1/);
 });
 
 test("no GPU adapter: --device webgpu fails with requestGpu's reason; auto says it uses the CPU", async () => {
