@@ -5,7 +5,10 @@ import { RunError, type LMSession } from "./lmsession.js";
 export type Device = "cpu" | "webgpu" | "auto";
 export const DEVICES: readonly Device[] = ["cpu", "webgpu", "auto"];
 
-/** The loss (and gradient norm) of a GPU run is read back every this many steps, not every step. */
+/**
+ * The loss (and gradient norm) of a GPU run is read back every this many steps, not every step,
+ * and waited for only after the next step is submitted, so the GPU never runs dry for the read.
+ */
 export const GPU_LOG_EVERY = 10;
 
 /** What in `c` the GPU trainer (gl.webgpu.GpuRNNLM) cannot do, one phrase each; empty when it can run. */
@@ -62,6 +65,9 @@ export class GpuTrainer {
   private pending: { h: gl.Tensor; c?: gl.Tensor } | null = null;
   private lastT = 0;
   private stale = false;
+  /** The loss read of the last logging step, in flight; `ready` holds a loss read but not yet returned. */
+  private inflight: Promise<number> | null = null;
+  private ready: number | null = null;
 
   private constructor(
     readonly gpu: gl.webgpu.Gpu,
@@ -101,7 +107,10 @@ export class GpuTrainer {
     return t;
   }
 
-  /** One step on the GPU; the loss comes back (a sync) only every GPU_LOG_EVERY steps, else null. */
+  /**
+   * One step on the GPU. Returns a logging step's loss one step late (after the next step is
+   * submitted, so the GPU has work queued while the host waits), or null; flush() gives the last.
+   */
   async step(s: LMSession, elapsed: number): Promise<number | null> {
     if (s.window >= s.train.numWindows) {
       s.window = 0;
@@ -120,15 +129,42 @@ export class GpuTrainer {
     this.lastT = T;
     this.stale = true;
     s.step++;
-    if (s.step % GPU_LOG_EVERY !== 0) return null;
-    const loss = await this.model.loss();
-    const gradNorm = await this.model.gradNorm();
-    s.recorder.write({ type: "train", step: s.step, loss, lr: s.config.lr, gradNorm, seen: s.step * s.tokensPerStep, time: elapsed });
-    return loss;
+    await this.settle();
+    if (s.step % GPU_LOG_EVERY === 0) {
+      const step = s.step;
+      // The copies of the loss and the squared norms are encoded now, before the next step overwrites them.
+      const p = Promise.all([this.model.loss(), this.model.gradNorm()]).then(([loss, gradNorm]) => {
+        s.recorder.write({ type: "train", step, loss, lr: s.config.lr, gradNorm, seen: step * s.tokensPerStep, time: elapsed });
+        return loss;
+      });
+      // Awaited later; this keeps a failure meanwhile from counting as an unhandled rejection.
+      p.catch(() => {});
+      this.inflight = p;
+    }
+    const out = this.ready;
+    this.ready = null;
+    return out;
+  }
+
+  /** Waits for the loss read in flight (its record is written then). */
+  private async settle(): Promise<void> {
+    const p = this.inflight;
+    if (!p) return;
+    this.inflight = null;
+    this.ready = await p;
+  }
+
+  /** The loss read back but not yet returned by step() (the last logging step's), or null. */
+  async flush(): Promise<number | null> {
+    await this.settle();
+    const out = this.ready;
+    this.ready = null;
+    return out;
   }
 
   /** Copies the GPU's weights, Adam state and carried state into the session's CPU model and optimizer. */
   async pull(s: LMSession): Promise<void> {
+    await this.settle();
     if (!this.stale) return;
     s.model.loadStateDict(await this.model.stateDict());
     const adam = await this.model.adamState();

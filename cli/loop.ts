@@ -60,6 +60,9 @@ export async function trainLoop(s: LMSession, until: { steps?: number; seconds?:
     bar.stop();
     process.off("SIGINT", onSigint);
   }
+  // The GPU hands a logging step's loss over one step late: the last one is still to come.
+  const last = s.gpu ? await s.gpu.flush() : null;
+  if (last !== null) ema = Number.isNaN(ema) ? last : 0.95 * ema + 0.05 * last;
   await s.pull();
   if (checkpoints && (interrupted || c.checkpointEvery === 0 || s.step % c.checkpointEvery !== 0)) await s.checkpoint();
   return { interrupted, seconds: elapsed(), trainLoss: ema };

@@ -35,6 +35,8 @@ test("--device webgpu: losses and weights equal a CPU run's; checkpoints resume 
   const cpu = trainRecords(c);
   const gpu = trainRecords(g);
   assert.deepEqual([...gpu.keys()], [10], "the GPU reads the loss back only at logging steps");
+  // The last logging step's loss arrives after the loop (one step late): the summary still has it.
+  assert.equal(JSON.parse(readFileSync(join(g, "summary.json"), "utf8")).trainLoss, gpu.get(10)!.loss);
   close(gpu.get(10)!.loss, cpu.get(10)!.loss, "loss at step 10");
   close(gpu.get(10)!.gradNorm, cpu.get(10)!.gradNorm, "gradient norm at step 10", 1e-3);
   // Same checkpoint format, same names; weights and Adam's moments agree to float32 drift.
