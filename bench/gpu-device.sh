@@ -2,7 +2,12 @@
 # Runs the WebGPU bench on a GPU machine that has python3 + torch + CUDA but no Node and no
 # network, from the repository root, with .gpu-carry/ (npm run bench:gpu:prepare, plus node.xz)
 # and .gl/*.deb (the Vulkan loader and libglvnd) carried beside the checkout:
-#   OUT=/some/dir bash bench/gpu-device.sh [--quick | --sweep]
+#   OUT=/some/dir bash bench/gpu-device.sh [--quick | --sweep | --cli]
+# --cli (needs `node scripts/gpu-carry.mjs --cli`) times `gradlab train --device webgpu` on M-LSTM
+# (H512, E128, B64, T128, char-level Tiny Shakespeare) for 20 and 220 steps instead of the bench,
+# and prints tokens/s of each run and of the 200 steps between them (warm-up excluded):
+# $OUT/gpu-cli.json, the runs in $OUT/cli-20 and $OUT/cli-220. CLI_SIZE="--hidden 16 ..." replaces
+# the size options (a trial run on a machine without a real GPU).
 # --sweep runs the matmul tile × split-K sweep (bench/gpu-sweep.ts, ≤ 150 s, $OUT/gpu-sweep.json)
 # and then the M-LSTM training step alone (no PyTorch), instead of the full bench.
 # Writes $OUT/gpu-bench.json (rewritten after every figure), $OUT/probe.json and
@@ -17,6 +22,8 @@ QUICK=""
 [ "${1:-}" = "--quick" ] && QUICK="--quick"
 SWEEP=""
 [ "${1:-}" = "--sweep" ] && SWEEP="--sweep"
+CLI=""
+[ "${1:-}" = "--cli" ] && CLI="--cli"
 T0=$(date +%s)
 say() { echo "[gpu-device +$(( $(date +%s) - T0 ))s] $*"; }
 
@@ -64,6 +71,39 @@ if ! ls /usr/share/vulkan/icd.d/*nvidia* /etc/vulkan/icd.d/*nvidia* >/dev/null 2
   fi
 fi
 timeout 20 nvidia-smi -L || true
+
+if [ -n "$CLI" ]; then
+  [ -f .gpu-carry/gradlab-cli.mjs ] || { say "no .gpu-carry/gradlab-cli.mjs: run node scripts/gpu-carry.mjs --cli first"; exit 1; }
+  for n in 20 220; do
+    say "gradlab train --device webgpu, M-LSTM, $n steps"
+    rm -rf "$OUT/cli-$n"
+    timeout 240 "$NODE" .gpu-carry/gradlab-cli.mjs train --data .gpu-carry/data/tinyshakespeare.txt --tokenizer char \
+      --device webgpu --cell lstm ${CLI_SIZE:---hidden 512 --embedding 128 --batch 64 --bptt 128} --steps "$n" \
+      --eval-every 0 --checkpoint-every 0 --seed 0 --out "$OUT/cli-$n" 2>&1 | tr '\r' '\n' | grep -v '^training' | tail -n 5
+    say "exit ${PIPESTATUS[0]}"
+  done
+  python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+r = {}
+tok = 0
+for n in (20, 220):
+    try:
+        c = json.load(open(f"{out}/cli-{n}/config.json"))
+        tok = c["batch"] * c["bptt"]
+        s = json.load(open(f"{out}/cli-{n}/summary.json"))
+        r[n] = s["seconds"]
+        print(f"{n} steps: {s['seconds']:.3f} s, {n * tok / s['seconds']:.0f} tokens/s (loop time: first step's pipelines, final pull and checkpoint included)")
+    except Exception as e:
+        print(f"{n} steps: no summary ({e})")
+res = {"tokensPerStep": tok, "seconds": r}
+if len(r) == 2:
+    res["steadyTokensPerSecond"] = 200 * tok / (r[220] - r[20])
+    print(f"200 steps between: {res['steadyTokensPerSecond']:.0f} tokens/s")
+json.dump(res, open(f"{out}/gpu-cli.json", "w"), indent=2)
+PY
+  exit 0
+fi
 
 say "probe: adapter, limits, numerical checks (matmul tiles, split-K, LSTM/GRU gradients vs CPU)"
 timeout 90 "$NODE" .gpu-carry/gpu-bench.mjs --probe > "$OUT/probe.out"
