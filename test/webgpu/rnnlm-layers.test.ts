@@ -1,26 +1,16 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as gl from "../../src/index.js";
-import { assertNear, randInts, skip, useGpu } from "../backends/webgpu/helpers.js";
+import { assertNear, nearScaled, skip, tokenBatch, useGpu } from "../backends/webgpu/helpers.js";
 
 // Stacked GpuRNNLM layers against gradlab's CPU RNNLM with the same numLayers (PyTorch names).
 const gpuOf = useGpu();
 const cfg = { vocabSize: 11, embeddingDim: 6, hiddenSize: 5 };
 const [T, B] = [4, 3];
 
-function batch(seed: number, t = T): { x: gl.Tensor; y: gl.Tensor } {
-  const x = gl.tensor(randInts(t * B, cfg.vocabSize, seed), { dtype: "int32", shape: [t, B] });
-  const y = gl.tensor(randInts(t * B, cfg.vocabSize, seed + 1), { dtype: "int32", shape: [t, B] });
-  return { x, y };
-}
+const batch = (seed: number, t = T) => tokenBatch(seed, t, B, cfg.vocabSize);
 
-/** Tolerance scaled to each tensor's largest magnitude: float32 sums against float64 ones. */
-function near(got: gl.Tensor, want: gl.Tensor, what: string, rtol = 1e-4): void {
-  const w = want.toArray();
-  let max = 1e-3;
-  for (const v of w) max = Math.max(max, Math.abs(v));
-  assertNear(got.toArray(), w, 1e-5 * max, rtol, what);
-}
+const near = (got: gl.Tensor, want: gl.Tensor, what: string, rtol = 1e-4) => nearScaled(got, want, what, rtol);
 
 type Cell = "lstm" | "gru";
 

@@ -2,7 +2,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as gl from "../../src/index.js";
 import { ShapeError } from "../../src/core/errors.js";
-import { assertNear, randInts, skip, useGpu } from "../backends/webgpu/helpers.js";
+import { assertNear, nearScaled, skip, tokenBatch, useGpu } from "../backends/webgpu/helpers.js";
 
 // GpuRNNLM's additions for checkpointed CLI runs: global-norm clipping, Adam's state and the
 // carried recurrent state out and back in.
@@ -10,18 +10,9 @@ const gpuOf = useGpu();
 const cfg = { vocabSize: 11, embeddingDim: 6, hiddenSize: 5 };
 const [T, B] = [4, 3];
 
-function batch(seed: number, t = T): { x: gl.Tensor; y: gl.Tensor } {
-  const x = gl.tensor(randInts(t * B, cfg.vocabSize, seed), { dtype: "int32", shape: [t, B] });
-  const y = gl.tensor(randInts(t * B, cfg.vocabSize, seed + 1), { dtype: "int32", shape: [t, B] });
-  return { x, y };
-}
+const batch = (seed: number, t = T) => tokenBatch(seed, t, B, cfg.vocabSize);
 
-function near(got: gl.Tensor, want: gl.Tensor, what: string, rtol = 2e-4): void {
-  const w = want.toArray();
-  let max = 1e-3;
-  for (const v of w) max = Math.max(max, Math.abs(v));
-  assertNear(got.toArray(), w, 1e-5 * max, rtol, what);
-}
+const near = (got: gl.Tensor, want: gl.Tensor, what: string, rtol = 2e-4) => nearScaled(got, want, what, rtol);
 
 describe("webgpu GpuRNNLM: clipping, Adam state and carried state", { skip }, () => {
   for (const cell of ["lstm", "gru"] as const) test(`${cell}: clipNorm equals gl.optim.Adam with globalClipNorm; gradNorm() is the norm before clipping`, async () => {

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before } from "node:test";
 import { type Gpu, gpuUnavailableReason, requestGpu } from "../../../src/backends/webgpu/index.js";
+import * as gl from "../../../src/index.js";
+import type { Tensor } from "../../../src/index.js";
 
 /**
  * The WebGPU tests need Dawn (the optional npm package "webgpu") and an adapter: on a CPU-only
@@ -53,4 +55,19 @@ export function assertNear(got: ArrayLike<number>, want: ArrayLike<number>, atol
     }
   }
   assert.ok(worst < 0, `${what}: element ${worst} is ${got[worst]}, expected ${want[worst]} (atol ${atol}, rtol ${rtol})`);
+}
+
+/** Tolerance scaled to the reference's largest magnitude: float32 sums against float64 ones. */
+export function nearScaled(got: Tensor, want: Tensor, what: string, rtol = 1e-4): void {
+  const w = want.toArray();
+  let max = 1e-3;
+  for (const v of w) max = Math.max(max, Math.abs(v));
+  assertNear(got.toArray(), w, 1e-5 * max, rtol, what);
+}
+
+/** Random inputs and targets, both [t, b] token ids below `vocab` (time-major, like nn.LSTM). */
+export function tokenBatch(seed: number, t: number, b: number, vocab: number): { x: Tensor; y: Tensor } {
+  const x = gl.tensor(randInts(t * b, vocab, seed), { dtype: "int32", shape: [t, b] });
+  const y = gl.tensor(randInts(t * b, vocab, seed + 1), { dtype: "int32", shape: [t, b] });
+  return { x, y };
 }
