@@ -6,7 +6,8 @@ import * as gl from "../src/index.js";
 
 export interface Check { name: string; maxError: number; ok: boolean; error?: string }
 
-function rand(n: number, seed: number): Float32Array {
+/** Uniform in [-1, 1) from a seeded LCG: the same inputs on every machine. */
+export function rand(n: number, seed: number): Float32Array {
   const out = new Float32Array(n);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) {

@@ -3,6 +3,7 @@
 // before it is timed, and the per-dispatch cost of a recurrent loop (128 dependent per-step
 // products in one submit, and the LSTM forward sweep with its gate kernels).
 import * as gl from "../src/index.js";
+import { rand } from "./gpu-check.js";
 
 type Gpu = gl.webgpu.Gpu;
 
@@ -21,16 +22,6 @@ export function parseSpec(s: string): Spec {
 // the S-LSTM's step.
 export const FULL_SWEEP = "8192x768x2048,4096x4096x4096,1024x1024x1024,8192x256x2048,8192x256x2048:B,2048x8192x256:A,2048x8192x512:A,8192x512x256:B,64x512x2048:B,64x2048x512,32x128x512:B";
 export const QUICK_SWEEP = "67x45x130,64x48x80:B,40x300x24:A";
-
-function rand(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return out;
-}
 
 function splitChoices(K: number, quick: boolean): number[] {
   if (quick) return [1, 2];

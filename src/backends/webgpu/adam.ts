@@ -1,4 +1,5 @@
 import { GradlabError, ShapeError, fmtShape } from "../../core/errors.js";
+import type { AdamHyper as KernelAdamHyper } from "../../backend/kernels.js";
 import { type GpuTensor, expectDType } from "./gpu-tensor.js";
 import { type Gpu, Words } from "./runtime.js";
 
@@ -28,15 +29,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   W[i] = w - S[0] * m / (sqrt(v) / S[1] + p.eps);
 }`;
 
-export interface AdamHyper {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-  /** AdamW's decoupled decay instead of Adam's L2 term. */
-  decoupled: boolean;
-}
+/**
+ * The backend's Adam hyper-parameters less `step` (the GPU reads bias corrections from a buffer,
+ * adamScalars) and `maximize`; `decoupled` is AdamW's decay instead of Adam's L2 term.
+ */
+export type AdamHyper = Pick<KernelAdamHyper, "lr" | "beta1" | "beta2" | "eps" | "weightDecay" | "decoupled">;
 
 /**
  * What changes from step to step: [lr / (1 − β1^step), √(1 − β2^step)], computed on the host in

@@ -1,6 +1,5 @@
-import { ShapeError, fmtShape } from "../../core/errors.js";
 import { GpuTensor, expectShape } from "./gpu-tensor.js";
-import type { LstmWeights } from "./lstm.js";
+import { type LstmWeights, cellDims } from "./lstm.js";
 import { matmul } from "./matmul.js";
 import { sum } from "./reduce.js";
 import { type Gpu, Words } from "./runtime.js";
@@ -90,14 +89,7 @@ export function gruWork(gpu: Gpu, T: number, B: number, H: number): GruWork {
 /** GRU weights have LSTM's names with 3H rows instead of 4H. */
 export type GruWeights = LstmWeights;
 
-function dims(w: GruWeights): { H: number; E: number } {
-  if (w.wIh.shape.length !== 2 || w.wIh.shape[0] % 3 !== 0) throw new ShapeError(`webgpu.gru: weight_ih must be [3H, E], got ${fmtShape(w.wIh.shape)}`);
-  const H = w.wIh.shape[0] / 3;
-  expectShape("webgpu.gru", "weight_hh", w.wHh, [3 * H, H]);
-  expectShape("webgpu.gru", "bias_ih", w.bIh, [3 * H]);
-  expectShape("webgpu.gru", "bias_hh", w.bHh, [3 * H]);
-  return { H, E: w.wIh.shape[1] };
-}
+const dims = (w: GruWeights): { H: number; E: number } => cellDims("webgpu.gru", w, 3);
 
 /**
  * The forward pass over X [T·B, E] (time-major): all steps' input projection as one matmul, then

@@ -116,15 +116,17 @@ export function lstmWork(gpu: Gpu, T: number, B: number, H: number): LstmWork {
   return { T, B, G: e([T, B, 4 * H]), Cs: e([T + 1, B, H]), Hs: e([T + 1, B, H]), bias: e([4 * H]), dG: e([T, B, 4 * H]), dhRec: e([B, H]), dc: e([B, H]) };
 }
 
-function dims(w: LstmWeights): { H: number; E: number } {
-  if (w.wIh.shape.length !== 2 || w.wIh.shape[0] % 4 !== 0) throw new ShapeError(`webgpu.lstm: weight_ih must be [4H, E], got ${fmtShape(w.wIh.shape)}`);
-  const H = w.wIh.shape[0] / 4;
-  const E = w.wIh.shape[1];
-  expectShape("webgpu.lstm", "weight_hh", w.wHh, [4 * H, H]);
-  expectShape("webgpu.lstm", "bias_ih", w.bIh, [4 * H]);
-  expectShape("webgpu.lstm", "bias_hh", w.bHh, [4 * H]);
-  return { H, E };
+/** H and E from a cell's weights (`gates` blocks of H rows: 4 for LSTM, 3 for GRU), each shape checked. */
+export function cellDims(op: string, w: LstmWeights, gates: number): { H: number; E: number } {
+  if (w.wIh.shape.length !== 2 || w.wIh.shape[0] % gates !== 0) throw new ShapeError(`${op}: weight_ih must be [${gates}H, E], got ${fmtShape(w.wIh.shape)}`);
+  const H = w.wIh.shape[0] / gates;
+  expectShape(op, "weight_hh", w.wHh, [gates * H, H]);
+  expectShape(op, "bias_ih", w.bIh, [gates * H]);
+  expectShape(op, "bias_hh", w.bHh, [gates * H]);
+  return { H, E: w.wIh.shape[1] };
 }
+
+const dims = (w: LstmWeights): { H: number; E: number } => cellDims("webgpu.lstm", w, 4);
 
 /**
  * Encodes the forward pass over a whole sequence, X [T·B, E] time-major: the input projection of

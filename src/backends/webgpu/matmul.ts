@@ -1,7 +1,7 @@
 import { ShapeError, fmtShape } from "../../core/errors.js";
 import { type GpuTensor, expectDType } from "./gpu-tensor.js";
 import { type Tile, matmulSource, parseTile, threads, tileName, workgroupBytes } from "./matmul-source.js";
-import { type Gpu, Words } from "./runtime.js";
+import { type Gpu, Words, scratchBuffer } from "./runtime.js";
 
 const BIG: Tile = { BM: 128, BN: 128, BK: 16, TM: 8, TN: 8 };
 const WIDE: Tile = { BM: 64, BN: 128, BK: 16, TM: 4, TN: 8 };
@@ -77,21 +77,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   if (p.accumulate != 0u) { v += C[p.offC + i]; }
   C[p.offC + i] = v;
 }`;
-
-/**
- * Scratch for split-K slabs, one per device. Dispatches run in order, so every product can reuse
- * it: the sum dispatch has read it before the next product writes it. A grown scratch is dropped,
- * never pooled: recordings (Gpu.record) may still write the old one.
- */
-const scratch = new WeakMap<Gpu, GPUBuffer>();
-function scratchBuffer(gpu: Gpu, bytes: number): GPUBuffer {
-  let b = scratch.get(gpu);
-  if (!b || b.size < bytes) {
-    b = gpu.alloc(bytes);
-    scratch.set(gpu, b);
-  }
-  return b;
-}
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -190,7 +175,7 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, c: GpuTensor, o: Ma
     gpu.dispatch(code, words, [a.buffer, b.buffer, bias, c.buffer], groups);
     return;
   }
-  const parts = scratchBuffer(gpu, split * M * N * 4);
+  const parts = scratchBuffer(gpu, "matmul.splitK", split * M * N * 4);
   gpu.dispatch(code, new Words().u(M, N, K, offA, offB, 0, 0, 0, kChunk).build(), [a.buffer, b.buffer, bias, parts], groups);
   const total = Math.ceil((M * N) / 256);
   const gx = Math.min(total, 32768);

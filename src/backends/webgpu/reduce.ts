@@ -1,6 +1,6 @@
 import { ShapeError, fmtShape } from "../../core/errors.js";
 import { type GpuTensor, expectDType } from "./gpu-tensor.js";
-import { type Gpu, Words } from "./runtime.js";
+import { type Gpu, Words, scratchBuffer } from "./runtime.js";
 
 // Over rows (dim 0): 64 adjacent columns per workgroup for coalesced loads, 4 lanes of rows each,
 // the lanes added in workgroup memory; workgroup row wg.y takes rows [wg.y·rowsPer, …) and writes
@@ -30,20 +30,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
     Y[o] = v;
   }
 }`;
-
-/**
- * Scratch for the block sums of tall matrices, one per device (dispatches run in order). A grown
- * scratch is dropped, never pooled: recordings (Gpu.record) may still write the old one.
- */
-const scratch = new WeakMap<Gpu, GPUBuffer>();
-function scratchBuffer(gpu: Gpu, bytes: number): GPUBuffer {
-  let b = scratch.get(gpu);
-  if (!b || b.size < bytes) {
-    b = gpu.alloc(bytes);
-    scratch.set(gpu, b);
-  }
-  return b;
-}
 
 const OVER_COLS = /* wgsl */ `
 struct P { M: u32, N: u32, scale: f32, accumulate: u32 }
@@ -99,7 +85,7 @@ export function sum(gpu: Gpu, x: GpuTensor, dim: 0 | 1, out: GpuTensor, o: SumOp
   } else {
     const blocks = Math.min(64, Math.ceil(M / 256));
     const rowsPer = Math.ceil(M / blocks);
-    const parts = scratchBuffer(gpu, blocks * N * 4);
+    const parts = scratchBuffer(gpu, "sum.blocks", blocks * N * 4);
     gpu.dispatch(OVER_ROWS, new Words().u(M, N).f(1).u(0, rowsPer).build(), [x.buffer, parts], [colGroups, blocks]);
     gpu.dispatch(OVER_ROWS, new Words().u(blocks, N).f(scale).u(acc, blocks).build(), [parts, out.buffer], [colGroups]);
   }

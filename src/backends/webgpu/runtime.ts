@@ -389,6 +389,24 @@ function bucket(bytes: number): number {
 }
 
 /** Packs uniform words: integers as u32/i32, numbers marked with f() as f32. */
+/**
+ * A per-device scratch buffer for one purpose (`key`), grown on demand. Dispatches run in order,
+ * so every kernel of that purpose can reuse it: the dispatch that reads it runs before the next
+ * one writes it. A grown scratch is dropped, never pooled: recordings (Gpu.record) may still
+ * write the old one.
+ */
+const scratches = new WeakMap<Gpu, Map<string, GPUBuffer>>();
+export function scratchBuffer(gpu: Gpu, key: string, bytes: number): GPUBuffer {
+  let byKey = scratches.get(gpu);
+  if (!byKey) scratches.set(gpu, (byKey = new Map()));
+  let b = byKey.get(key);
+  if (!b || b.size < bytes) {
+    b = gpu.alloc(bytes);
+    byKey.set(key, b);
+  }
+  return b;
+}
+
 export class Words {
   private readonly vals: { v: number; f: boolean }[] = [];
   u(...xs: number[]): this {
