@@ -4,7 +4,7 @@ import { noGrad } from "./mode.js";
 
 export interface GradOps<T> {
   add(a: T, b: T): T;
-  zeros(shape: readonly number[], dtype: T extends { dtype: infer D } ? D : never): T;
+  zeros(shape: readonly number[], dtype: T extends { dtype: infer D } ? D : never, device?: string): T;
   /** An owned, contiguous copy: a leaf's .grad must not alias a tensor someone else holds. */
   clone(a: T): T;
 }
@@ -74,7 +74,7 @@ function sweep<T extends Differentiable<T>>(root: T, grad: T, ops: GradOps<T>, o
       const buf = buffers.get(node)!;
       buffers.delete(node);
       const grads = node.outputs.map((meta, i) => {
-        let g = buf[i] ?? ops.zeros(meta.shape, meta.dtype as never);
+        let g = buf[i] ?? ops.zeros(meta.shape, meta.dtype as never, meta.device);
         for (const h of node.outputHooks[i]) {
           const r = h(g);
           if (r) g = r;

@@ -23,6 +23,8 @@ export type Edge<T> = { kind: "node"; node: Node<T>; index: number } | { kind: "
 export interface OutputMeta {
   shape: readonly number[];
   dtype: DType;
+  /** Where the output lives ("cpu" or a device): a missing gradient is made there. */
+  device?: string;
 }
 
 export type BackwardFn<T> = (grads: T[]) => (T | null)[];

@@ -1,5 +1,6 @@
 import { GradlabError } from "../core/errors.js";
 import type { KernelName, KernelSignatures } from "./kernels.js";
+import { hasDevice, setDefaultDevice } from "./device.js";
 
 /** The reference backend's name: every kernel exists there, and it is the fallback. */
 export const REFERENCE_BACKEND = "js";
@@ -24,18 +25,26 @@ export function listKernels(backend: string): KernelName[] {
   return Object.keys(registry.get(backend) ?? {}) as KernelName[];
 }
 
+/**
+ * Chooses where ops run: a CPU kernel backend ("fast", "js"), whose kernels tensors on the CPU use,
+ * or "webgpu", which makes the GPU the default device of new tensors (after \`await gl.webgpu.init()\`).
+ * Choosing a CPU backend makes the CPU the default device again.
+ */
 export function setBackend(name: string): void {
-  if (!registry.has(name) && name === "webgpu") {
-    // The GPU path exists but is not a tensor backend yet: say where it is rather than "unknown".
-    throw new GradlabError(
-      `setBackend("webgpu"): tensor ops do not run on the GPU yet (registered: ${listBackends().join(", ")}); ` +
-        `train recurrent language models on the GPU with gl.webgpu.GpuRNNLM or \`gradlab train --device webgpu\``,
-    );
+  if (name === "webgpu") {
+    if (!hasDevice("webgpu")) {
+      throw new GradlabError(
+        `setBackend("webgpu"): no WebGPU device yet; call \`await gl.webgpu.init()\` first (it requests the GPU, which is asynchronous, and says why when there is none)`,
+      );
+    }
+    setDefaultDevice("webgpu");
+    return;
   }
   if (!registry.has(name)) {
-    throw new GradlabError(`setBackend: unknown backend "${name}" (registered: ${listBackends().join(", ")})`);
+    throw new GradlabError(`setBackend: unknown backend "${name}" (registered: ${[...listBackends(), "webgpu"].join(", ")})`);
   }
   current = name;
+  setDefaultDevice("cpu");
   resolved.clear();
 }
 

@@ -171,21 +171,45 @@ export class Module {
     for (const p of this.parameters()) p.grad = null;
   }
 
-  /** Converts floating-point parameters and buffers in place, keeping their identities. */
-  to(opts: { dtype: DType }): this {
-    const { dtype } = opts;
+  /**
+   * Converts floating-point parameters and buffers in place, keeping their identities, to a dtype
+   * and/or a device. Moving to a device uploads; moving back is asynchronous: \`await module.cpu()\`.
+   */
+  to(opts: { dtype?: DType; device?: string }): this {
+    const { dtype, device } = opts;
     if (dtype === "int32") throw new GradlabError("Module.to: dtype must be float32 or float64");
+    if (device === "cpu" && this.allTensors().some((t) => t.device !== "cpu")) {
+      throw new GradlabError("Module.to({ device: \"cpu\" }): reading parameters back from a device is asynchronous; use `await module.cpu()`");
+    }
     const convert = (t: Tensor) => {
-      if (t.dtype === "int32" || t.dtype === dtype) return;
-      const c = cast(t.detach(), dtype);
-      t.data = c.data;
-      t.strides = c.strides;
-      t.offset = 0;
-      if (t.grad) t.grad = cast(t.grad, dtype);
+      if (dtype && t.dtype !== "int32" && t.dtype !== dtype) {
+        const c = cast(t.detach(), dtype);
+        t.setStorage(c.storage, c.strides, 0);
+        if (t.grad) t.grad = cast(t.grad, dtype);
+      }
+      if (device && device !== "cpu" && t.device !== device) {
+        const c = t.detach().contiguous().toDevice(device);
+        t.setStorage(c.storage, c.strides, 0);
+        if (t.grad) t.grad = t.grad.detach().toDevice(device);
+      }
     };
-    for (const p of this.parameters()) convert(p);
-    for (const [, b] of this.namedBuffers()) convert(b);
+    for (const t of this.allTensors()) convert(t);
     return this;
+  }
+
+  /** Moves every parameter and buffer back to the CPU in place (reading a device is asynchronous). */
+  async cpu(): Promise<this> {
+    for (const t of this.allTensors()) {
+      if (t.device === "cpu") continue;
+      const c = await t.cpu();
+      t.setStorage(c.storage, c.strides, 0);
+      if (t.grad) t.grad = await t.grad.cpu();
+    }
+    return this;
+  }
+
+  private allTensors(): Tensor[] {
+    return [...this.parameters(), ...[...this.namedBuffers()].map(([, b]) => b)];
   }
 
   /** Calls fn on every submodule, children before their parent, as PyTorch's apply. */

@@ -8,8 +8,8 @@ import { Tensor } from "../tensor/tensor.js";
 export class Parameter extends Tensor {
   constructor(value: Tensor, requiresGrad = true) {
     if (!(value instanceof Tensor)) throw new GradlabError(`Parameter: expected a Tensor, got ${value === null ? "null" : typeof value}`);
-    const own = value.isContiguous() && value.offset === 0 && value.data.length === value.numel();
-    super(own ? value.data : value.toArray(), [...value.shape]);
+    const own = value.isContiguous() && value.offset === 0 && value.storage.length === value.numel();
+    super(own ? value.storage : value.dev ? value.detach().clone().storage : value.toArray(), [...value.shape]);
     if (requiresGrad) this.requiresGrad_(true);
   }
 }

@@ -3,10 +3,13 @@ import { DTypeError, GradlabError, ShapeError, fmtShape } from "../core/errors.j
 import { checkShape, numel } from "../core/shape.js";
 import { type Generator, defaultGenerator } from "../core/rng.js";
 import { Tensor, type NestedArray } from "./tensor.js";
+import { getDefaultDevice } from "../backend/device.js";
 
 export interface CreateOptions {
   dtype?: DType;
   requiresGrad?: boolean;
+  /** "cpu" or "webgpu"; default: the default device (gl.setDefaultDevice, gl.setBackend("webgpu")). */
+  device?: string;
 }
 
 export interface TensorOptions extends CreateOptions {
@@ -18,8 +21,10 @@ export interface RandomOptions extends CreateOptions {
 }
 
 function finish(t: Tensor, opts: CreateOptions): Tensor {
-  if (opts.requiresGrad) t.requiresGrad_(true);
-  return t;
+  const dev = opts.device ?? getDefaultDevice();
+  const out = dev === "cpu" || t.device === dev ? t : t.detach().toDevice(dev);
+  if (opts.requiresGrad) out.requiresGrad_(true);
+  return out;
 }
 
 function checkDType(op: string, dtype: unknown): DType {
@@ -62,7 +67,7 @@ function fillNested(op: string, data: NestedArray, shape: readonly number[], out
 /** A tensor from a number, a nested array or a typed array (typed arrays keep their dtype). */
 export function tensor(data: NestedArray | TypedArray | Tensor, opts: TensorOptions = {}): Tensor {
   if (data instanceof Tensor) {
-    const t = new Tensor(data.toArray(), [...data.shape]);
+    const t = data.dev ? data.detach().clone() : new Tensor(data.toArray(), [...data.shape]);
     return finish(opts.dtype && opts.dtype !== t.dtype ? t.to(opts.dtype) : t, opts);
   }
   if (ArrayBuffer.isView(data)) {

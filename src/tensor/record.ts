@@ -22,7 +22,7 @@ export function record(name: string, outputs: Tensor[], inputs: Tensor[], backwa
   const node = new Node<Tensor>(
     name,
     inputs.map((t) => edgeOf(t)),
-    outputs.map((o) => ({ shape: o.shape, dtype: o.dtype })),
+    outputs.map((o) => ({ shape: o.shape, dtype: o.dtype, device: o.device })),
     backward,
     inputs.map((t) => t.shape),
   );

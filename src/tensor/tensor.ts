@@ -1,10 +1,12 @@
 import { type DType, type TypedArray, allocate, dtypeOf } from "../core/dtype.js";
-import { AutogradError, GradlabError, ShapeError, fmtShape } from "../core/errors.js";
+import { AutogradError, DeviceError, GradlabError, ShapeError, fmtShape } from "../core/errors.js";
 import { contiguousStrides, numel } from "../core/shape.js";
 import type { Hook, Node } from "../autograd/graph.js";
 import { type BackwardOptions, checkBackwardRoot, runBackward } from "../autograd/engine.js";
 import { isContiguous } from "../backend/view.js";
 import { kernel } from "../backend/registry.js";
+import { type DeviceBuffer, deviceKernels, hasDevice } from "../backend/device.js";
+import { checkDeviceDType, dv, emptyOn, onDevice, zerosOn } from "./device.js";
 import * as bin from "./primitives/binary.js";
 import * as un from "./primitives/unary.js";
 import * as red from "./primitives/reduce.js";
@@ -23,10 +25,13 @@ export type Dims = number | readonly number[];
 
 /**
  * An n-dimensional array: a strided view on a typed array owned by the JS heap (no dispose()),
- * with the autograd fields of PyTorch's tensors.
+ * or on a device buffer (`device` is then not "cpu"), with the autograd fields of PyTorch's
+ * tensors. A device tensor's values come back only asynchronously: `await t.cpu()`.
  */
 export class Tensor {
-  data: TypedArray;
+  private _data: TypedArray | null;
+  /** The device buffer of a device tensor; null on the CPU. */
+  dev: DeviceBuffer | null;
   shape: readonly number[];
   strides: readonly number[];
   offset: number;
@@ -39,8 +44,14 @@ export class Tensor {
   retainsGrad = false;
   private retainHook: Hook<Tensor> | null = null;
 
-  constructor(data: TypedArray, shape: readonly number[], strides?: readonly number[], offset = 0) {
-    this.data = data;
+  constructor(data: TypedArray | DeviceBuffer, shape: readonly number[], strides?: readonly number[], offset = 0) {
+    if (ArrayBuffer.isView(data)) {
+      this._data = data;
+      this.dev = null;
+    } else {
+      this._data = null;
+      this.dev = data;
+    }
     this.shape = shape;
     this.strides = strides ?? contiguousStrides(shape);
     this.offset = offset;
@@ -49,8 +60,42 @@ export class Tensor {
     }
   }
 
+  /** The CPU typed array behind this tensor; a device tensor has none (use `await t.cpu()`). */
+  get data(): TypedArray {
+    if (this._data === null) throw this.onDeviceError("data");
+    return this._data;
+  }
+  set data(d: TypedArray) {
+    this._data = d;
+    this.dev = null;
+  }
+  /** What this tensor views: a typed array or a device buffer. */
+  get storage(): TypedArray | DeviceBuffer {
+    return this._data ?? this.dev!;
+  }
+  /** "cpu", or the device holding the values ("webgpu"). */
+  get device(): string {
+    return this.dev ? this.dev.device : "cpu";
+  }
+  /** Points this tensor at new storage in place (Module.to keeps parameter identities). */
+  setStorage(s: TypedArray | DeviceBuffer, strides: readonly number[], offset: number): void {
+    if (ArrayBuffer.isView(s)) this.data = s;
+    else {
+      this._data = null;
+      this.dev = s;
+    }
+    this.strides = strides;
+    this.offset = offset;
+  }
+  private onDeviceError(what: string): DeviceError {
+    return new DeviceError(
+      `${what}: this tensor of shape ${fmtShape(this.shape)} is on ${this.device}, whose values come back asynchronously; ` +
+        `use \`await t.cpu()\` (or itemAsync(), toArrayAsync())`,
+    );
+  }
+
   get dtype(): DType {
-    return dtypeOf(this.data);
+    return this.dev ? this.dev.dtype : dtypeOf(this._data!);
   }
   get ndim(): number {
     return this.shape.length;
@@ -74,6 +119,7 @@ export class Tensor {
   // ---- data out ----
   /** A flat, contiguous typed-array copy of the values in row-major order. */
   toArray(): TypedArray {
+    if (this.dev) throw this.onDeviceError("toArray()");
     const out = allocate(this.dtype, this.numel());
     kernel("copy")(this, { data: out, shape: this.shape, strides: contiguousStrides(this.shape), offset: 0 });
     return out;
@@ -89,13 +135,55 @@ export class Tensor {
     return build(0, 0);
   }
   item(): number {
+    if (this.dev) throw this.onDeviceError("item()");
     if (this.numel() !== 1) {
       throw new ShapeError(`item(): only a tensor with one element can be converted to a number, got shape ${fmtShape(this.shape)}`);
     }
     return this.data[this.offset];
   }
   toString(): string {
-    return formatTensor(this);
+    return this.dev ? `tensor(shape=${fmtShape(this.shape)}, dtype=${this.dtype}, device=${this.device})` : formatTensor(this);
+  }
+
+  // ---- devices ----
+  /**
+   * This tensor on `device` ("cpu" or "webgpu"): itself when it is there already, else a copy
+   * cut off from the graph. Leaving a device reads back, which is asynchronous: use cpu().
+   */
+  toDevice(device: string): Tensor {
+    if (device === this.device) return this;
+    if (!hasDevice(device)) deviceKernels(device);
+    if (device === "cpu") throw new DeviceError(`toDevice("cpu"): reading a ${this.device} tensor back is asynchronous; use \`await t.cpu()\``);
+    if (this.dev) throw new DeviceError(`toDevice("${device}"): move ${this.device} tensors through the CPU (await t.cpu())`);
+    if (this.requiresGrad && !this.isLeaf) {
+      throw new AutogradError(
+        `toDevice("${device}"): the gradient cannot flow back from ${device} synchronously; move leaves before building the graph (x.detach().toDevice("${device}").requiresGrad_())`,
+      );
+    }
+    const k = deviceKernels(device);
+    checkDeviceDType(`toDevice("${device}")`, k, this.dtype);
+    const out = new Tensor(k.upload(this), [...this.shape]);
+    if (this.requiresGrad) out.requiresGrad_(true);
+    return out;
+  }
+  /** A CPU copy of the values (this tensor itself when it is on the CPU), cut off from the graph. */
+  async cpu(): Promise<Tensor> {
+    if (!this.dev) return this;
+    const c = this.isContiguous() && this.offset === 0 && this.dev.length === this.numel() ? this : this.clone().detach();
+    const data = await deviceKernels(this.device).download(c.dev!);
+    return new Tensor(data, [...this.shape]);
+  }
+  async toArrayAsync(): Promise<TypedArray> {
+    return (await this.cpu()).toArray();
+  }
+  async itemAsync(): Promise<number> {
+    if (this.numel() !== 1) {
+      throw new ShapeError(`itemAsync(): only a tensor with one element can be converted to a number, got shape ${fmtShape(this.shape)}`);
+    }
+    return (await this.cpu()).item();
+  }
+  async tolistAsync(): Promise<NestedArray> {
+    return (await this.cpu()).tolist();
   }
   [Symbol.for("nodejs.util.inspect.custom")](): string {
     return formatTensor(this);
@@ -111,13 +199,13 @@ export class Tensor {
       }
       g = grad.dtype === this.dtype ? grad : grad.to(this.dtype);
     } else {
-      g = new Tensor(allocate(this.dtype, 1).fill(1), this.shape);
+      g = this.dev ? constantOn(this.device, this.dtype, 1, this.shape) : new Tensor(allocate(this.dtype, 1).fill(1), this.shape);
     }
     runBackward<Tensor>(this, g, gradOps, opts);
   }
   /** A tensor sharing these values, cut off from the graph. */
   detach(): Tensor {
-    return new Tensor(this.data, this.shape, this.strides, this.offset);
+    return new Tensor(this.storage, this.shape, this.strides, this.offset);
   }
   requiresGrad_(on = true): this {
     if (!this.isLeaf && !on) {
@@ -157,7 +245,14 @@ export class Tensor {
   /** Copies src's values into this tensor in place (no autograd); shapes must match or broadcast. */
   copy_(src: Tensor): this {
     const b = mv.expand(src.detach(), this.shape);
-    kernel("copy")(b, this);
+    const k = onDevice(this.device);
+    if (!k) {
+      if (src.dev) throw new DeviceError(`copy_: cannot copy a ${src.device} tensor into a CPU one synchronously; use \`await src.cpu()\``);
+      kernel("copy")(b, this);
+    } else {
+      const view = src.dev || src.ndim === 0 ? b : mv.expand(src.toDevice(this.device), this.shape);
+      k.copy(dv(view, k), dv(this, k));
+    }
     return this;
   }
   /** Sets every element to `value` in place (no autograd). */
@@ -399,8 +494,10 @@ export class Tensor {
   }
 
   // ---- dtype ----
-  to(dtype: DType): Tensor {
-    return mv.cast(this, dtype);
+  /** A dtype ("float32", "float64", "int32") or a device ("cpu", "webgpu"; see toDevice). */
+  to(dtypeOrDevice: DType | string): Tensor {
+    if (dtypeOrDevice === "float32" || dtypeOrDevice === "float64" || dtypeOrDevice === "int32") return mv.cast(this, dtypeOrDevice);
+    return this.toDevice(dtypeOrDevice);
   }
   float(): Tensor {
     return this.to("float32");
@@ -415,17 +512,23 @@ export class Tensor {
 
 const gradOps = {
   add: (a: Tensor, b: Tensor) => bin.add(a, b),
-  zeros: (shape: readonly number[], dtype: DType) => new Tensor(allocate(dtype, numel(shape)), [...shape]),
-  clone: (a: Tensor) => new Tensor(a.toArray(), [...a.shape]),
+  zeros: (shape: readonly number[], dtype: DType, device = "cpu") => zerosOn(device, dtype, shape),
+  clone: (a: Tensor) => (a.dev ? mv.clone(a.detach()) : new Tensor(a.toArray(), [...a.shape])),
 };
+
+/** A tensor of `shape` on a device, every element `value` (one shared constant, broadcast). */
+function constantOn(device: string, dtype: DType, value: number, shape: readonly number[]): Tensor {
+  const k = deviceKernels(device);
+  return new Tensor(k.constant(dtype, value), [...shape], shape.map(() => 0), 0);
+}
 
 export function isTensor(x: unknown): x is Tensor {
   return x instanceof Tensor;
 }
 
 /** A fresh contiguous tensor of the given shape and dtype, filled with zeros. */
-export function empty(shape: readonly number[], dtype: DType): Tensor {
-  return new Tensor(allocate(dtype, numel(shape)), [...shape]);
+export function empty(shape: readonly number[], dtype: DType, device = "cpu"): Tensor {
+  return emptyOn(device, dtype, shape);
 }
 
 export function assertTensor(op: string, x: unknown, what = "input"): asserts x is Tensor {

@@ -192,6 +192,10 @@ export class Gpu {
     }
   }
 
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
   get workgroupInvocations(): number {
     return this.limits.maxComputeInvocationsPerWorkgroup;
   }
@@ -380,7 +384,7 @@ export class Gpu {
 }
 
 /** Pool size classes: multiples of 256 bytes up to 64 KiB, then steps of 1/8 of a power of two. */
-function bucket(bytes: number): number {
+export function bucket(bytes: number): number {
   const b = Math.max(16, bytes);
   if (b <= 65536) return Math.ceil(b / 256) * 256;
   const p = 2 ** Math.floor(Math.log2(b));

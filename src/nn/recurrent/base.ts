@@ -1,5 +1,5 @@
 import type { DType } from "../../core/dtype.js";
-import { GradlabError, ShapeError, fmtShape } from "../../core/errors.js";
+import { DeviceError, GradlabError, ShapeError, fmtShape } from "../../core/errors.js";
 import { type Generator, defaultGenerator } from "../../core/rng.js";
 import type { RecurrentCell } from "../../backend/kernels.js";
 import { noGrad } from "../../autograd/mode.js";
@@ -251,8 +251,15 @@ export abstract class RecurrentBase extends Module {
       c0 = this._carry.c;
     }
     if (this.goBackwards) seq = reverseSequences(seq, lengths);
-    const mask = lengths && (this.skip === "residual" || this.skip === "highway") ? lengthMask(T, B, lengths, dtype) : null;
-    const layerFn = this.impl === "composite" ? compositeLayer : fusedLayer;
+    const onDevice = seq.device !== "cpu";
+    if (onDevice && this._hooks.length) {
+      throw new DeviceError(`${op}: gradient-flow hooks read per-step gradients synchronously and run on the CPU only; this input is on ${seq.device}`);
+    }
+    const cpuMask = lengths && (this.skip === "residual" || this.skip === "highway") ? lengthMask(T, B, lengths, dtype) : null;
+    const mask = cpuMask && onDevice ? cpuMask.toDevice(seq.device) : cpuMask;
+    // On a device the layer runs as its step-by-step composite: every step's ops go into one
+    // command buffer, with no read-back between steps.
+    const layerFn = this.impl === "composite" || onDevice ? compositeLayer : fusedLayer;
     const outs: Tensor[] = [];
     const hs: Tensor[] = [];
     const cs: Tensor[] = [];

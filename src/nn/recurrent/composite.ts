@@ -2,7 +2,8 @@ import type { RecurrentCell } from "../../backend/kernels.js";
 import { where } from "../../tensor/primitives/binary.js";
 import { stack } from "../../tensor/ops/shape.js";
 import { linear } from "../../tensor/ops/functional.js";
-import { Tensor, empty } from "../../tensor/tensor.js";
+import { Tensor } from "../../tensor/tensor.js";
+import { zerosOn } from "../../tensor/device.js";
 import { type LayerOptions, type LayerParams, type LayerResult, zeroPadding } from "./fused.js";
 
 // The composite twin of the fused layer: every step written with primitives (matmul, sigmoid,
@@ -60,8 +61,8 @@ export function compositeLayer(x: Tensor, p: LayerParams, h0: Tensor | null, c0:
   const gates = o.cell === "lstm" ? 4 : o.cell === "gru" ? 3 : 1;
   const H = p.wHh.shape[0] / gates;
   const P = p.wHh.shape[1];
-  let h = h0 ?? empty([B, P], x.dtype);
-  let c = o.cell === "lstm" ? (c0 ?? empty([B, H], x.dtype)) : null;
+  let h = h0 ?? zerosOn(x.device, x.dtype, [B, P]);
+  let c = o.cell === "lstm" ? (c0 ?? zerosOn(x.device, x.dtype, [B, H])) : null;
   const ys = new Array<Tensor>(T);
   const onGrad = o.onGrad;
   const lengths = o.lengths;
@@ -75,7 +76,8 @@ export function compositeLayer(x: Tensor, p: LayerParams, h0: Tensor | null, c0:
     const [h2, c2] = cellStep(o.cell, o.resetAfter, x.select(0, t), h, c, p);
     if (o.lengths) {
       const lengths = o.lengths;
-      const active = new Tensor(Int32Array.from(lengths, (L) => (t < L ? 1 : 0)), [B, 1]);
+      const flags = new Tensor(Int32Array.from(lengths, (L) => (t < L ? 1 : 0)), [B, 1]);
+      const active = x.dev ? flags.toDevice(x.device) : flags;
       h = where(active, h2, h);
       if (c) c = where(active, c2!, c);
       // Read y from the state, so that a state's gradient includes its output's, as in the fused node.

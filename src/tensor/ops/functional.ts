@@ -23,7 +23,9 @@ export function dropout(x: Tensor, p = 0.5, training = true, gen: Generator = de
   const mask = allocate(x.dtype, x.numel());
   const scale = 1 / (1 - p);
   for (let i = 0; i < mask.length; i++) mask[i] = gen.random() < p ? 0 : scale;
-  return x.mul(new Tensor(mask, [...x.shape]));
+  // The mask is drawn on the host from the seeded generator, so a run is the same on every device.
+  const m = new Tensor(mask, [...x.shape]);
+  return x.mul(x.dev ? m.toDevice(x.device) : m);
 }
 
 function normDims(x: Tensor, normalizedShape: readonly number[], op: string): number[] {

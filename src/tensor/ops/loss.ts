@@ -1,4 +1,4 @@
-import { GradlabError, ShapeError, fmtShape } from "../../core/errors.js";
+import { DeviceError, GradlabError, ShapeError, fmtShape } from "../../core/errors.js";
 import { crossEntropyRows } from "../primitives/cross-entropy.js";
 import { gather } from "../primitives/indexing.js";
 import { requireFloat, requireInt } from "../primitives/util.js";
@@ -39,6 +39,9 @@ function crossEntropyWith(logits: Tensor, target: Tensor, opts: CrossEntropyOpti
   const { ignoreIndex = -100, reduction = "mean", labelSmoothing = 0 } = opts;
   requireFloat("crossEntropy", logits);
   requireInt("crossEntropy", target, "target");
+  if (target.dev) {
+    throw new DeviceError(`crossEntropy: the target must be a CPU tensor (its classes are checked on the host), got one on ${target.device}`);
+  }
   if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) {
     throw new GradlabError(`crossEntropy: labelSmoothing must be in [0, 1], got ${labelSmoothing}`);
   }

@@ -1,11 +1,12 @@
-import { type DType, allocate } from "../../core/dtype.js";
-import { broadcastShapes, numel } from "../../core/shape.js";
+import type { DType } from "../../core/dtype.js";
+import { broadcastShapes } from "../../core/shape.js";
 import type { BinaryOp } from "../../backend/kernels.js";
 import { kernel } from "../../backend/registry.js";
 import { record } from "../record.js";
 import { Tensor, type TensorLike } from "../tensor.js";
 import { cast, expand, sumToShape } from "./movement.js";
 import { asTensor, resultType } from "./util.js";
+import { deviceOf, dv, emptyOn, onDevice } from "../device.js";
 
 /** Runs a broadcasting binary kernel; returns the output and the (cast) operands. */
 function apply(op: BinaryOp, name: string, a: TensorLike, b: TensorLike, outDtype?: DType): [Tensor, Tensor, Tensor] {
@@ -15,8 +16,13 @@ function apply(op: BinaryOp, name: string, a: TensorLike, b: TensorLike, outDtyp
   if (ta.dtype !== dt) ta = cast(ta, dt);
   if (tb.dtype !== dt) tb = cast(tb, dt);
   const shape = broadcastShapes(name, ta.shape, tb.shape);
-  const out = new Tensor(allocate(outDtype ?? dt, numel(shape)), shape);
-  kernel("binary")(op, expand(ta.detach(), shape), expand(tb.detach(), shape), out.data);
+  const dev = deviceOf(name, ta, tb);
+  const k = onDevice(dev);
+  const out = emptyOn(dev, outDtype ?? dt, shape);
+  const ea = expand(ta.detach(), shape);
+  const eb = expand(tb.detach(), shape);
+  if (k) k.binary(op, dv(ea, k), dv(eb, k), out.dev!);
+  else kernel("binary")(op, ea, eb, out.data);
   return [out, ta, tb];
 }
 
@@ -119,8 +125,12 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   if (ta.dtype !== dt) ta = cast(ta, dt);
   if (tb.dtype !== dt) tb = cast(tb, dt);
   const shape = broadcastShapes("where", cond.shape, ta.shape, tb.shape);
-  const out = new Tensor(allocate(dt, numel(shape)), shape);
-  kernel("where")(expand(cond.detach(), shape), expand(ta.detach(), shape), expand(tb.detach(), shape), out.data);
+  const dev = deviceOf("where", cond, ta, tb);
+  const k = onDevice(dev);
+  const out = emptyOn(dev, dt, shape);
+  const [ec, ea, eb] = [cond, ta, tb].map((t) => expand(t.detach(), shape));
+  if (k) k.where(dv(ec, k), dv(ea, k), dv(eb, k), out.dev!);
+  else kernel("where")(ec, ea, eb, out.data);
   record("where", [out], [ta, tb], ([g]) => [
     ta.requiresGrad ? sumToShape(where(cond, g, 0), ta.shape) : null,
     tb.requiresGrad ? sumToShape(where(cond, 0, g), tb.shape) : null,

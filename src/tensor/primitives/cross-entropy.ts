@@ -4,6 +4,7 @@ import { kernel } from "../../backend/registry.js";
 import { record } from "../record.js";
 import { Tensor } from "../tensor.js";
 import { requireFloat } from "./util.js";
+import { dv, emptyOn, onDevice } from "../device.js";
 
 /**
  * Cross-entropy of each row of logits x [N, C] (any strides) at class targets, as one node:
@@ -19,6 +20,19 @@ export function crossEntropyRows(x: Tensor, target: Int32Array, ignoreIndex: num
   }
   const N = x.shape[0];
   const C = x.shape[1];
+  const k = onDevice(x.device);
+  if (k) {
+    const loss = emptyOn(x.device, x.dtype, [N]);
+    const lse = emptyOn(x.device, x.dtype, [N]);
+    k.crossEntropyForward(dv(x, k), target, ignoreIndex, labelSmoothing, loss.dev!, lse.dev!);
+    record("crossEntropy", [loss], [x], ([g]) => {
+      const gk = onDevice(g.device)!;
+      const dx = emptyOn(x.device, x.dtype, [N, C]);
+      gk.crossEntropyBackward(dv(x, gk), target, ignoreIndex, labelSmoothing, lse.dev!, dv(g.dtype === x.dtype ? g : g.to(x.dtype), gk), dx.dev!);
+      return [dx];
+    });
+    return loss;
+  }
   const loss = new Tensor(allocate(x.dtype, N), [N]);
   const lse = allocate(x.dtype, N);
   kernel("crossEntropyForward")(x, target, ignoreIndex, labelSmoothing, loss.data, lse);

@@ -6,6 +6,19 @@ import { record } from "../record.js";
 import { Tensor } from "../tensor.js";
 import { slice } from "./movement.js";
 import { requireInt } from "./util.js";
+import { DeviceError } from "../../core/errors.js";
+import { dv, emptyOn, onDevice, zerosOn } from "../device.js";
+
+function hostIndex(op: string, index: Tensor): void {
+  if (index.dev) {
+    throw new DeviceError(`${op}: the index must be a CPU tensor (its bounds are checked on the host before the kernel runs), got one on ${index.device}`);
+  }
+}
+
+function cpuOnly(op: string, ...ts: Tensor[]): void {
+  const t = ts.find((x) => x.dev);
+  if (t) throw new DeviceError(`${op} does not run on ${t.device} yet; use indexSelect/embedding there, or compute on the CPU`);
+}
 
 function checkRange(op: string, index: Tensor, size: number, dim: number): void {
   if (index.numel() === 0) return;
@@ -21,6 +34,7 @@ function checkRange(op: string, index: Tensor, size: number, dim: number): void 
 /** out[i][j] = x[index[i][j]][j] (dim 0), etc.; index has x's rank. Gradient: scatter-add. */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   requireInt("gather", index);
+  cpuOnly("gather", x, index);
   const d = normDim("gather", dim, x.ndim);
   if (index.ndim !== x.ndim) {
     throw new ShapeError(`gather: index ${fmtShape(index.shape)} must have the same number of dims as the input ${fmtShape(x.shape)}`);
@@ -40,6 +54,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
 /** A copy of `base` with src added at the positions index gives along dim (autograd-aware). */
 export function scatterAdd(base: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
   requireInt("scatterAdd", index);
+  cpuOnly("scatterAdd", base, index, src);
   const d = normDim("scatterAdd", dim, base.ndim);
   if (src.dtype !== base.dtype) {
     throw new DTypeError(`scatterAdd: src must have the input's dtype ${base.dtype}, got ${src.dtype}`);
@@ -70,6 +85,7 @@ export function scatterAdd(base: Tensor, dim: number, index: Tensor, src: Tensor
 /** Rows (slices along dim) of x picked by a 1-d int32 index; gradient: index-add. */
 export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   requireInt("indexSelect", index);
+  hostIndex("indexSelect", index);
   if (index.ndim > 1) throw new ShapeError(`indexSelect: index must be 0-d or 1-d, got ${fmtShape(index.shape)}`);
   const d = normDim("indexSelect", dim, x.ndim);
   const size = x.ndim === 0 ? 1 : x.shape[d];
@@ -77,13 +93,24 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const ids = index.toArray() as Int32Array;
   const shape = x.ndim === 0 ? [] : [...x.shape];
   if (x.ndim) shape[d] = ids.length;
-  const out = new Tensor(allocate(x.dtype, numel(shape)), shape);
-  const xv = x.ndim === 0 ? { data: x.data, shape: [1], strides: [1], offset: x.offset } : x;
-  kernel("indexSelect")(xv, d, ids, out.data);
+  const k = onDevice(x.device);
+  const out = emptyOn(x.device, x.dtype, shape);
+  if (k) {
+    const xv = dv(x.ndim === 0 ? x.reshape([1]) : x, k);
+    k.indexSelect(xv, d, ids, out.dev!);
+  } else {
+    const xv = x.ndim === 0 ? { data: x.data, shape: [1], strides: [1], offset: x.offset } : x;
+    kernel("indexSelect")(xv, d, ids, out.data);
+  }
   record("indexSelect", [out], [x], ([g]) => {
-    const gx = new Tensor(allocate(g.dtype, x.numel()), [...x.shape]);
-    const gv = g.ndim === 0 ? { data: g.data, shape: [1], strides: [1], offset: g.offset } : g;
-    kernel("indexAdd")(gx.data, x.ndim ? x.shape : [1], d, ids, gv);
+    const gk = onDevice(g.device);
+    const gx = zerosOn(g.device, g.dtype, x.shape);
+    if (gk) {
+      gk.indexAdd(gx.dev!, x.ndim ? x.shape : [1], d, ids, dv(g.ndim === 0 ? g.reshape([1]) : g, gk));
+    } else {
+      const gv = g.ndim === 0 ? { data: g.data, shape: [1], strides: [1], offset: g.offset } : g;
+      kernel("indexAdd")(gx.data, x.ndim ? x.shape : [1], d, ids, gv);
+    }
     return [gx];
   });
   return out;
@@ -92,6 +119,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
 /** Embedding lookup: rows of weight [V, E] for int32 ids of any shape → [...ids.shape, E]. */
 export function embedding(weight: Tensor, ids: Tensor): Tensor {
   requireInt("embedding", ids, "input ids");
+  hostIndex("embedding", ids);
   if (weight.ndim !== 2) throw new ShapeError(`embedding: weight must be 2-d [num, dim], got ${fmtShape(weight.shape)}`);
   const flat = new Tensor(ids.toArray(), [ids.numel()]);
   const rows = indexSelect(weight, 0, flat);

@@ -1,10 +1,10 @@
-import { allocate } from "../../core/dtype.js";
 import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
 import { broadcastShapes, numel } from "../../core/shape.js";
 import { kernel } from "../../backend/registry.js";
 import { record } from "../record.js";
-import { Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
 import { expand, permute, reshape } from "./movement.js";
+import { deviceOf, dv, emptyOn, onDevice } from "../device.js";
 
 /** Batched product of 3-d operands a [B, M, K] and b [B, K, N] (views of any strides). */
 export function bmm(a: Tensor, b: Tensor): Tensor {
@@ -22,8 +22,11 @@ export function bmm(a: Tensor, b: Tensor): Tensor {
   }
   const [B, M] = a.shape;
   const N = b.shape[2];
-  const out = new Tensor(allocate(a.dtype, B * M * N), [B, M, N]);
-  kernel("matmul")(a, b, out.data);
+  const dev = deviceOf("matmul", a, b);
+  const k = onDevice(dev);
+  const out = emptyOn(dev, a.dtype, [B, M, N]);
+  if (k) k.matmul(dv(a, k), dv(b, k), out.dev!);
+  else kernel("matmul")(a, b, out.data);
   record("matmul", [out], [a, b], ([g]) => [
     a.requiresGrad ? bmm(g, permute(b, [0, 2, 1])) : null,
     b.requiresGrad ? bmm(permute(a, [0, 2, 1]), g) : null,

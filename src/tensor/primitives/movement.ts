@@ -1,10 +1,11 @@
-import { type DType, allocate, promoteTypes } from "../../core/dtype.js";
+import { type DType, promoteTypes } from "../../core/dtype.js";
 import { ShapeError, fmtShape } from "../../core/errors.js";
 import { contiguousStrides, normDim, numel, shapesEqual, viewStrides } from "../../core/shape.js";
 import { kernel } from "../../backend/registry.js";
 import { isContiguous } from "../../backend/view.js";
 import { record } from "../record.js";
 import { Tensor } from "../tensor.js";
+import { deviceOf, dv, emptyOn, onDevice, zerosOn } from "../device.js";
 import { sum } from "./reduce.js";
 
 /** Resolves a single -1 and checks that the element count is preserved. */
@@ -29,7 +30,7 @@ export function inferShape(op: string, shape: readonly number[], n: number, from
 }
 
 function makeView(x: Tensor, shape: readonly number[], strides: readonly number[], offset: number): Tensor {
-  return new Tensor(x.data, shape, strides, offset);
+  return new Tensor(x.storage, shape, strides, offset);
 }
 
 /** A view with a new shape; fails when x's layout does not allow one (see reshape). */
@@ -128,11 +129,13 @@ export function slice(x: Tensor, dim: number, start = 0, end = Infinity, step = 
   strides[d] = x.strides[d] * step;
   const out = makeView(x, shape, strides, x.offset + s * x.strides[d]);
   record("slice", [out], [x], ([g]) => {
-    const full = new Tensor(allocate(g.dtype, x.numel()), [...x.shape]);
+    const k = onDevice(g.device);
+    const full = zerosOn(g.device, g.dtype, x.shape);
     const st = contiguousStrides(x.shape);
     const dstStrides = [...st];
     dstStrides[d] = st[d] * step;
-    kernel("copy")(g, { data: full.data, shape, strides: dstStrides, offset: s * st[d] });
+    if (k) k.copy(dv(g, k), { buf: full.dev!, shape, strides: dstStrides, offset: s * st[d] });
+    else kernel("copy")(g, { data: full.data, shape, strides: dstStrides, offset: s * st[d] });
     return [full];
   });
   return out;
@@ -143,15 +146,24 @@ export function contiguous(x: Tensor): Tensor {
 }
 
 export function clone(x: Tensor): Tensor {
-  const out = new Tensor(x.toArray(), [...x.shape]);
+  const k = onDevice(x.device);
+  let out: Tensor;
+  if (k) {
+    out = emptyOn(x.device, x.dtype, x.shape);
+    k.copy(dv(x, k), dv(out, k));
+  } else {
+    out = new Tensor(x.toArray(), [...x.shape]);
+  }
   record("clone", [out], [x], ([g]) => [g]);
   return out;
 }
 
 export function cast(x: Tensor, dtype: DType): Tensor {
   if (x.dtype === dtype) return x;
-  const out = new Tensor(allocate(dtype, x.numel()), [...x.shape]);
-  kernel("copy")(x, out);
+  const k = onDevice(x.device);
+  const out = emptyOn(x.device, dtype, x.shape);
+  if (k) k.copy(dv(x, k), dv(out, k));
+  else kernel("copy")(x, out);
   if (x.dtype !== "int32") record("cast", [out], [x], ([g]) => [cast(g, x.dtype)]);
   return out;
 }
@@ -173,12 +185,15 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   }
   const shape = [...ref.shape];
   shape[d] = total;
-  const out = new Tensor(allocate(dtype, numel(shape)), shape);
+  const dev = deviceOf("cat", ...parts);
+  const k = onDevice(dev);
+  const out = emptyOn(dev, dtype, shape);
   let at = 0;
   for (const t of parts) {
     if (t.shape[d] > 0) {
       const part = slice(out.detach(), d, at, at + t.shape[d]);
-      kernel("copy")(t, part);
+      if (k) k.copy(dv(t, k), dv(part, k));
+      else kernel("copy")(t, part);
     }
     at += t.shape[d];
   }

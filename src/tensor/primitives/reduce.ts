@@ -1,12 +1,12 @@
-import { allocate } from "../../core/dtype.js";
 import { ShapeError, fmtShape } from "../../core/errors.js";
-import { normDim, numel } from "../../core/shape.js";
+import { normDim } from "../../core/shape.js";
 import type { ReduceOp } from "../../backend/kernels.js";
 import { kernel } from "../../backend/registry.js";
 import { record } from "../record.js";
 import { Tensor, type Dims } from "../tensor.js";
 import { div, where } from "./binary.js";
 import { expand, reshape } from "./movement.js";
+import { dv, emptyOn, onDevice } from "../device.js";
 
 /** Sorted, unique, non-negative axes; undefined/null means all. */
 export function normAxes(op: string, dim: Dims | null | undefined, rank: number): number[] {
@@ -27,9 +27,11 @@ function outShape(shape: readonly number[], axes: readonly number[], keepDim: bo
 function runReduce(op: ReduceOp, x: Tensor, axes: number[], keepDim: boolean): Tensor {
   const ks = keepShape(x.shape, axes);
   const dtype = x.dtype;
-  const out = new Tensor(allocate(dtype, numel(ks)), ks);
-  kernel("reduce")(op, x, axes, out.data);
-  return keepDim ? out : new Tensor(out.data, outShape(x.shape, axes, false));
+  const k = onDevice(x.device);
+  const out = emptyOn(x.device, dtype, ks);
+  if (k) k.reduce(op, dv(x, k), axes, out.dev!);
+  else kernel("reduce")(op, x, axes, out.data);
+  return keepDim ? out : new Tensor(out.storage, outShape(x.shape, axes, false));
 }
 
 export function sum(x: Tensor, dim?: Dims | null, keepDim = false): Tensor {
@@ -70,9 +72,11 @@ export function argReduce(op: "argmax" | "argmin", x: Tensor, dim: number | unde
   const axis = normDim(op, dim, x.ndim);
   const xs = x.ndim === 0 ? reshape(x, [1]) : x;
   const ks = keepShape(xs.shape, [axis]);
-  const out = new Int32Array(numel(ks));
-  kernel("argReduce")(op, xs, axis, out);
+  const k = onDevice(x.device);
+  const out = emptyOn(x.device, "int32", ks);
+  if (k) k.argReduce(op, dv(xs, k), axis, out.dev!);
+  else kernel("argReduce")(op, xs, axis, out.data as Int32Array);
   const shape = x.ndim === 0 ? [] : keepDim ? ks : outShape(xs.shape, [axis], false);
-  return new Tensor(out, shape);
+  return new Tensor(out.storage, shape);
 }
 

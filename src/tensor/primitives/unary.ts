@@ -1,10 +1,10 @@
-import { type DType, allocate } from "../../core/dtype.js";
-import { numel } from "../../core/shape.js";
+import type { DType } from "../../core/dtype.js";
 import type { UnaryOp } from "../../backend/kernels.js";
 import { kernel } from "../../backend/registry.js";
 import { record } from "../record.js";
-import { Tensor } from "../tensor.js";
+import type { Tensor } from "../tensor.js";
 import { mul, sub, where } from "./binary.js";
+import { dv, emptyOn, onDevice } from "../device.js";
 
 const FLOAT_ONLY = new Set<UnaryOp>([
   "exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "erf", "sin", "cos", "log1p", "expm1", "reciprocal",
@@ -13,8 +13,10 @@ const FLOAT_ONLY = new Set<UnaryOp>([
 function run(op: UnaryOp, x: Tensor, dtype?: DType): Tensor {
   // Transcendental functions of integers give floats, as in PyTorch.
   const dt = dtype ?? (x.dtype === "int32" && FLOAT_ONLY.has(op) ? "float32" : x.dtype);
-  const out = new Tensor(allocate(dt, numel(x.shape)), [...x.shape]);
-  kernel("unary")(op, x, out.data);
+  const k = onDevice(x.device);
+  const out = emptyOn(x.device, dt, x.shape);
+  if (k) k.unary(op, dv(x, k), out.dev!);
+  else kernel("unary")(op, x, out.data);
   return out;
 }
 
@@ -56,8 +58,10 @@ export function isnan(x: Tensor): Tensor {
 
 /** Gradient passes where min <= x <= max (inclusive bounds, as in PyTorch). */
 export function clamp(x: Tensor, min: number, max: number): Tensor {
-  const out = new Tensor(allocate(x.dtype, numel(x.shape)), [...x.shape]);
-  kernel("clamp")(x, min, max, out.data);
+  const k = onDevice(x.device);
+  const out = emptyOn(x.device, x.dtype, x.shape);
+  if (k) k.clamp(dv(x, k), min, max, out.dev!);
+  else kernel("clamp")(x, min, max, out.data);
   record("clamp", [out], [x], ([g]) => [where(x.ge(min).mul(x.le(max)), g, 0)]);
   return out;
 }

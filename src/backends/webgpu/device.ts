@@ -1,0 +1,415 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The "webgpu" device: gradlab's tensor ops on GPU buffers. Every op encodes its dispatches into
+ * the Gpu's open command encoder and returns, so a chain of ops (a whole forward and backward
+ * pass) reaches the GPU as few submits; values come back only through download().
+ *
+ * Buffers of tensors the program no longer holds go back to the pool when the garbage collector
+ * finalizes them. Reusing one is safe while earlier commands that read it are still queued:
+ * those commands come first in the same queue.
+ */
+import type { DType, TypedArray } from "../../core/dtype.js";
+import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
+import type { DeviceBuffer, DeviceKernels, DeviceView } from "../../backend/device.js";
+import type { AdamHyper, BinaryOp, ReduceOp, SgdHyper, UnaryOp, View } from "../../backend/kernels.js";
+import { GpuTensor } from "./gpu-tensor.js";
+import { matmul as gemm } from "./matmul.js";
+import { type Gpu, WebGPUError, bucket } from "./runtime.js";
+import {
+  ADAM, CE_BACKWARD, CE_FORWARD, EW, type Elem, INDEX_ADD, MAX_RANK, RD, SGD, WG,
+  argReduceSource, binaryExpr, clampExpr, computeType, elementwiseSource, indexSelectSource, reduceSource, unaryExpr,
+} from "./strided-source.js";
+
+export class WebGpuBuffer implements DeviceBuffer {
+  readonly device = "webgpu";
+  constructor(readonly gpu: Gpu, readonly buffer: GPUBuffer, readonly dtype: DType, readonly length: number) {}
+}
+
+const elem = (d: DType): Elem => (d === "int32" ? "i32" : "f32");
+
+/** 64 words: the size every shader declares for its uniform. */
+class Uniform {
+  readonly u = new Uint32Array(64);
+  private readonly f = new Float32Array(this.u.buffer);
+  private readonly i = new Int32Array(this.u.buffer);
+  set(k: number, v: number): this {
+    this.u[k] = v >>> 0;
+    return this;
+  }
+  setF(k: number, v: number): this {
+    this.f[k] = v;
+    return this;
+  }
+  setI(k: number, v: number): this {
+    this.i[k] = v;
+    return this;
+  }
+  list(k: number, vs: readonly number[]): this {
+    vs.forEach((v, j) => this.set(k + j, v));
+    return this;
+  }
+}
+
+function grid(n: number): [number, number] {
+  const groups = Math.ceil(n / WG);
+  const x = Math.min(groups, 32768);
+  return [Math.max(1, x), Math.ceil(groups / Math.max(1, x))];
+}
+function rows(n: number): [number, number] {
+  const x = Math.min(n, 32768);
+  return [Math.max(1, x), Math.ceil(n / Math.max(1, x))];
+}
+
+/**
+ * Merges dims that every operand walks contiguously (stride[d] = stride[d+1]·shape[d+1]) and drops
+ * size-1 dims, so most views reach the shader as one or two dims.
+ */
+export function collapse(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const keep = shape.map((s, d) => [s, d] as const).filter(([s]) => s !== 1);
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (const [s, d] of keep) {
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((st, k) => outStrides[k][last] === st[d] * s)) {
+      outShape[last] *= s;
+      strides.forEach((st, k) => (outStrides[k][last] = st[d]));
+    } else {
+      outShape.push(s);
+      strides.forEach((st, k) => outStrides[k].push(st[d]));
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
+
+function contiguousStrides(shape: readonly number[]): number[] {
+  const st = new Array<number>(shape.length);
+  let s = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    st[d] = s;
+    s *= shape[d];
+  }
+  return st;
+}
+
+function count(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export class WebGpuDevice implements DeviceKernels {
+  readonly name = "webgpu";
+  readonly dtypes: readonly DType[] = ["float32", "int32"];
+  private readonly constants = new Map<string, WebGpuBuffer>();
+  private readonly sources = new Map<string, string>();
+  private readonly finalizer: FinalizationRegistry<GPUBuffer>;
+
+  constructor(readonly gpu: Gpu) {
+    this.finalizer = new FinalizationRegistry((b) => {
+      if (!gpu.isDestroyed) gpu.free(b);
+    });
+  }
+
+  private buf(d: DeviceBuffer): GPUBuffer {
+    if (!(d instanceof WebGpuBuffer)) throw new WebGPUError(`webgpu: a buffer of device "${d.device}" reached the webgpu kernels`);
+    if (d.gpu !== this.gpu) throw new WebGPUError("webgpu: this tensor belongs to another (older) GPU device; move it again");
+    return d.buffer;
+  }
+
+  private wrap(buffer: GPUBuffer, dtype: DType, n: number, pooled: boolean): WebGpuBuffer {
+    const b = new WebGpuBuffer(this.gpu, buffer, dtype, n);
+    if (pooled) this.finalizer.register(b, buffer);
+    return b;
+  }
+
+  private source(key: string, make: () => string): string {
+    let s = this.sources.get(key);
+    if (!s) this.sources.set(key, (s = make()));
+    return s;
+  }
+
+  alloc(dtype: DType, n: number): WebGpuBuffer {
+    if (dtype === "float64") throw new DTypeError("webgpu: float64 tensors stay on the CPU (WebGPU has no float64)");
+    return this.wrap(this.gpu.alloc(Math.max(1, n) * 4), dtype, n, true);
+  }
+
+  /** A fresh buffer written at creation: it is in no queued command, so the write cannot overtake one. */
+  private fresh(values: Float32Array | Int32Array, dtype: DType, pooled: boolean): WebGpuBuffer {
+    const size = bucket(Math.max(4, values.byteLength));
+    const b = this.gpu.device.createBuffer({
+      size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, mappedAtCreation: true,
+    });
+    const range = b.getMappedRange();
+    (values instanceof Int32Array ? new Int32Array(range) : new Float32Array(range)).set(values);
+    b.unmap();
+    return this.wrap(b, dtype, values.length, pooled);
+  }
+
+  upload(src: View): WebGpuBuffer {
+    const d = src.data;
+    const dtype: DType = d instanceof Int32Array ? "int32" : d instanceof Float32Array ? "float32" : "float64";
+    if (dtype === "float64") throw new DTypeError("webgpu: float64 tensors stay on the CPU (WebGPU has no float64); convert with .float() first");
+    const n = count(src.shape);
+    const dense = src.offset === 0 && d.length === n && src.strides.every((s, i) => s === contiguousStrides(src.shape)[i] || src.shape[i] === 1);
+    let values: Float32Array | Int32Array;
+    if (dense) values = d as Float32Array | Int32Array;
+    else {
+      values = dtype === "int32" ? new Int32Array(n) : new Float32Array(n);
+      const idx = new Array<number>(src.shape.length).fill(0);
+      for (let i = 0; i < n; i++) {
+        let off = src.offset;
+        for (let k = 0; k < idx.length; k++) off += idx[k] * src.strides[k];
+        values[i] = d[off];
+        for (let k = idx.length - 1; k >= 0; k--) {
+          if (++idx[k] < src.shape[k]) break;
+          idx[k] = 0;
+        }
+      }
+    }
+    return this.fresh(values, dtype, true);
+  }
+
+  constant(dtype: DType, value: number): WebGpuBuffer {
+    const arr = dtype === "int32" ? Int32Array.of(value) : Float32Array.of(value);
+    const key = `${dtype}:${new Uint32Array(arr.buffer)[0]}`;
+    let b = this.constants.get(key);
+    if (!b) {
+      b = this.fresh(arr, dtype === "float64" ? "float32" : dtype, false);
+      if (this.constants.size > 4096) this.constants.clear();
+      this.constants.set(key, b);
+    }
+    return b;
+  }
+
+  async download(d: DeviceBuffer): Promise<TypedArray> {
+    const bytes = await this.gpu.read(this.buf(d), 0, d.length * 4);
+    return d.dtype === "int32" ? new Int32Array(bytes) : new Float32Array(bytes);
+  }
+
+  sync(): Promise<void> {
+    return this.gpu.sync();
+  }
+
+  fill(out: DeviceBuffer, value: number): void {
+    if (value === 0) {
+      this.gpu.clear(this.buf(out), 0, Math.ceil((out.length * 4) / 4) * 4 || undefined);
+      return;
+    }
+    const shape = [out.length];
+    this.copy({ buf: this.constant(out.dtype, value), shape, strides: [0], offset: 0 }, { buf: out, shape, strides: [1], offset: 0 });
+  }
+
+  /** Encodes an elementwise shader over `shape`; inputs are views of that shape. */
+  private elementwise(key: string, expr: string, ct: Elem, ins: DeviceView[], out: DeviceView, stridedOut: boolean, u = new Uniform()): void {
+    const shape = out.shape;
+    const n = count(shape);
+    if (n === 0) return;
+    const ostrides = stridedOut ? out.strides : contiguousStrides(shape);
+    const c = collapse(shape, [...ins.map((v) => v.strides), ostrides]);
+    if (c.shape.length > MAX_RANK) throw new ShapeError(`webgpu: views of more than ${MAX_RANK} dims that cannot be merged are not supported (shape ${fmtShape(shape)})`);
+    const inElems = ins.map((v) => elem(v.buf.dtype));
+    const outElem = elem(out.buf.dtype);
+    const code = this.source(`ew|${key}|${inElems.join()}|${outElem}|${ct}|${stridedOut}`, () => elementwiseSource(inElems, outElem, ct, expr, stridedOut));
+    u.set(EW.n, n).set(EW.rank, c.shape.length).list(EW.shape, c.shape);
+    ins.forEach((v, k) => u.set(EW.off + k, v.offset).list(EW.strides[k], c.strides[k]));
+    u.set(EW.off + 3, stridedOut ? out.offset : 0).list(EW.strides[3], c.strides[ins.length]);
+    this.gpu.dispatch(code, u.u.buffer, [...ins.map((v) => this.buf(v.buf)), this.buf(out.buf)], grid(n));
+  }
+
+  private outView(out: DeviceBuffer, shape: readonly number[]): DeviceView {
+    return { buf: out, shape, strides: contiguousStrides(shape), offset: 0 };
+  }
+
+  unary(op: UnaryOp, x: DeviceView, out: DeviceBuffer): void {
+    const ct = computeType(op, "unary", [elem(x.buf.dtype)]);
+    this.elementwise(`u:${op}`, unaryExpr(op, ct), ct, [x], this.outView(out, x.shape), false);
+  }
+
+  binary(op: BinaryOp, a: DeviceView, b: DeviceView, out: DeviceBuffer): void {
+    const ct = computeType(op, "binary", [elem(a.buf.dtype), elem(b.buf.dtype)]);
+    this.elementwise(`b:${op}`, binaryExpr(op, ct), ct, [a, b], this.outView(out, a.shape), false);
+  }
+
+  clamp(x: DeviceView, min: number, max: number, out: DeviceBuffer): void {
+    const ct = elem(x.buf.dtype);
+    const u = new Uniform().set(EW.flags, (min > -Infinity ? 1 : 0) | (max < Infinity ? 2 : 0));
+    if (ct === "f32") u.setF(EW.params, min).setF(EW.params + 1, max);
+    else u.setI(EW.params, Math.max(min, -(2 ** 31))).setI(EW.params + 1, Math.min(max, 2 ** 31 - 1));
+    this.elementwise("clamp", clampExpr(ct), ct, [x], this.outView(out, x.shape), false, u);
+  }
+
+  where(cond: DeviceView, a: DeviceView, b: DeviceView, out: DeviceBuffer): void {
+    const ct = elem(out.dtype);
+    const ce = elem(cond.buf.dtype);
+    // The condition is tested in its own type; the shader converts every input to ct, so test x != 0 there.
+    const expr = ct === "f32" ? "select(z, y, x != 0.0)" : "select(z, y, x != 0)";
+    void ce;
+    this.elementwise("where", expr, ct, [cond, a, b], this.outView(out, a.shape), false);
+  }
+
+  copy(src: DeviceView, dst: DeviceView): void {
+    if (src.buf === dst.buf) {
+      // One buffer cannot be bound for reading and writing in one dispatch.
+      const tmp = this.alloc(src.buf.dtype, count(src.shape));
+      this.copy(src, this.outView(tmp, src.shape));
+      this.copy(this.outView(tmp, src.shape), dst);
+      this.gpu.free(tmp.buffer);
+      return;
+    }
+    const ct = elem(src.buf.dtype);
+    this.elementwise("copy", "x", ct, [src], dst, true);
+  }
+
+  private contiguous(x: DeviceView): DeviceView {
+    const st = contiguousStrides(x.shape);
+    if (x.shape.every((s, i) => s === 1 || x.strides[i] === st[i])) return x;
+    const t = this.alloc(x.buf.dtype, count(x.shape));
+    this.copy(x, this.outView(t, x.shape));
+    return this.outView(t, x.shape);
+  }
+
+  reduce(op: ReduceOp, x: DeviceView, axes: readonly number[], out: DeviceBuffer): void {
+    const kept = x.shape.map((_, d) => d).filter((d) => !axes.includes(d));
+    const nOut = count(kept.map((d) => x.shape[d]));
+    const R = count(axes.map((d) => x.shape[d]));
+    if (nOut === 0) return;
+    const k = collapse(kept.map((d) => x.shape[d]), [kept.map((d) => x.strides[d])]);
+    const r = collapse(axes.map((d) => x.shape[d]), [axes.map((d) => x.strides[d])]);
+    if (k.shape.length > MAX_RANK || r.shape.length > MAX_RANK) throw new ShapeError(`webgpu: a reduction over ${fmtShape(x.shape)} has too many dims that cannot be merged`);
+    const e = elem(x.buf.dtype);
+    const coop = R > 64;
+    const code = this.source(`red|${op}|${e}|${coop}`, () => reduceSource(op, e, coop));
+    const u = new Uniform().set(RD.nOut, nOut).set(RD.R, R).set(RD.rankK, k.shape.length).set(RD.rankR, r.shape.length).set(RD.off, x.offset);
+    u.list(RD.kShape, k.shape).list(RD.kStride, k.strides[0]).list(RD.rShape, r.shape).list(RD.rStride, r.strides[0]);
+    this.gpu.dispatch(code, u.u.buffer, [this.buf(x.buf), this.buf(out)], coop ? rows(nOut) : grid(nOut));
+  }
+
+  argReduce(op: "argmax" | "argmin", x: DeviceView, axis: number, out: DeviceBuffer): void {
+    const kept = x.shape.map((_, d) => d).filter((d) => d !== axis);
+    const nOut = count(kept.map((d) => x.shape[d]));
+    if (nOut === 0) return;
+    const k = collapse(kept.map((d) => x.shape[d]), [kept.map((d) => x.strides[d])]);
+    const e = elem(x.buf.dtype);
+    const code = this.source(`arg|${op}|${e}`, () => argReduceSource(op, e));
+    const u = new Uniform().set(RD.nOut, nOut).set(RD.R, x.shape[axis]).set(RD.rankK, k.shape.length).set(RD.off, x.offset);
+    u.list(RD.kShape, k.shape).list(RD.kStride, k.strides[0]).set(RD.rStride, x.strides[axis]);
+    this.gpu.dispatch(code, u.u.buffer, [this.buf(x.buf), this.buf(out)], grid(nOut));
+  }
+
+  matmul(a: DeviceView, b: DeviceView, out: DeviceBuffer): void {
+    const [B, M, K] = a.shape;
+    const N = b.shape[2];
+    if (B * M * N === 0) return;
+    if (K === 0) {
+      this.fill(out, 0);
+      return;
+    }
+    const la = layout(a) ?? layout((a = this.contiguous(a)))!;
+    const lb = layout(b) ?? layout((b = this.contiguous(b)))!;
+    const A = this.asGpuTensor(a.buf);
+    const Bt = this.asGpuTensor(b.buf);
+    const C = this.asGpuTensor(out);
+    for (let i = 0; i < B; i++) {
+      gemm(this.gpu, A, Bt, C, {
+        transA: la === "t", transB: lb === "t", M, N, K,
+        offsetA: a.offset + i * a.strides[0], offsetB: b.offset + i * b.strides[0], offsetC: i * M * N,
+      });
+    }
+  }
+
+  private asGpuTensor(d: DeviceBuffer): GpuTensor {
+    return new GpuTensor(this.gpu, this.buf(d), [d.length], d.dtype === "int32" ? "int32" : "float32");
+  }
+
+  indexSelect(x: DeviceView, dim: number, index: Int32Array, out: DeviceBuffer): void {
+    const n = index.length;
+    const outer = count(x.shape.slice(0, dim));
+    const inner = count(x.shape.slice(dim + 1));
+    const total = outer * n * inner;
+    if (total === 0) return;
+    // [outer, size, inner] through strides: the outer and inner dims must each walk one stride.
+    const o = collapse(x.shape.slice(0, dim), [x.strides.slice(0, dim)]);
+    const c = collapse(x.shape.slice(dim + 1), [x.strides.slice(dim + 1)]);
+    if (o.shape.length > 1 || c.shape.length > 1) {
+      this.indexSelect(this.contiguous(x), dim, index, out);
+      return;
+    }
+    const e = elem(x.buf.dtype);
+    const ids = this.fresh(index, "int32", true);
+    const u = new Uniform().list(0, [total, n, inner, 0, x.offset, o.strides[0][0] ?? 0, x.strides[dim], c.strides[0][0] ?? 0]);
+    this.gpu.dispatch(this.source(`isel|${e}`, () => indexSelectSource(e)), u.u.buffer, [this.buf(x.buf), ids.buffer, this.buf(out)], grid(total));
+  }
+
+  indexAdd(dst: DeviceBuffer, dstShape: readonly number[], dim: number, index: Int32Array, src: DeviceView): void {
+    if (dst.dtype !== "float32") throw new DTypeError("webgpu indexAdd: float32 tensors only");
+    const V = dstShape[dim];
+    const outer = count(dstShape.slice(0, dim));
+    const inner = count(dstShape.slice(dim + 1));
+    const total = outer * V * inner;
+    if (total === 0 || index.length === 0) return;
+    const s = this.contiguousAt0(src);
+    const offsets = new Int32Array(V + 1);
+    for (const v of index) offsets[v + 1]++;
+    for (let v = 0; v < V; v++) offsets[v + 1] += offsets[v];
+    const fillAt = offsets.slice(0, V);
+    const order = new Int32Array(index.length);
+    index.forEach((v, j) => (order[fillAt[v]++] = j));
+    const off = this.fresh(offsets, "int32", true);
+    const ord = this.fresh(order, "int32", true);
+    const u = new Uniform().list(0, [total, V, inner, index.length]);
+    this.gpu.dispatch(INDEX_ADD, u.u.buffer, [this.buf(s.buf), off.buffer, ord.buffer, this.buf(dst)], grid(total));
+  }
+
+  crossEntropyForward(x: DeviceView, target: Int32Array, ignoreIndex: number, ls: number, loss: DeviceBuffer, lse: DeviceBuffer): void {
+    const [N, C] = x.shape;
+    if (N === 0) return;
+    const xc = this.contiguousAt0(x);
+    const t = this.fresh(target, "int32", true);
+    const u = new Uniform().set(0, N).set(1, C).setI(2, ignoreIndex).setF(3, ls);
+    this.gpu.dispatch(CE_FORWARD, u.u.buffer, [this.buf(xc.buf), t.buffer, this.buf(loss), this.buf(lse)], rows(N));
+  }
+
+  crossEntropyBackward(x: DeviceView, target: Int32Array, ignoreIndex: number, ls: number, lse: DeviceBuffer, g: DeviceView, dx: DeviceBuffer): void {
+    const [N, C] = x.shape;
+    if (N * C === 0) return;
+    const xc = this.contiguousAt0(x);
+    const t = this.fresh(target, "int32", true);
+    const u = new Uniform().set(0, N).set(1, C).setI(2, ignoreIndex).setF(3, ls).set(4, g.offset).set(5, g.strides[0] ?? 0);
+    this.gpu.dispatch(CE_BACKWARD, u.u.buffer, [this.buf(xc.buf), t.buffer, this.buf(lse), this.buf(g.buf), this.buf(dx)], grid(N * C));
+  }
+
+  /** A contiguous view starting at element 0 (the shaders index from the buffer's start). */
+  private contiguousAt0(x: DeviceView): DeviceView {
+    const c = this.contiguous(x);
+    if (c.offset === 0) return c;
+    const t = this.alloc(x.buf.dtype, count(x.shape));
+    this.copy(c, this.outView(t, x.shape));
+    return this.outView(t, x.shape);
+  }
+
+  adamUpdate(p: DeviceBuffer, grad: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, vmax: DeviceBuffer | null, h: AdamHyper): void {
+    const n = p.length;
+    if (n === 0) return;
+    const flags = (h.decoupled ? 1 : 0) | (h.maximize ? 2 : 0) | (vmax ? 4 : 0) | (h.weightDecay !== 0 ? 8 : 0);
+    const u = new Uniform().set(0, n).set(1, flags).setF(2, -(h.lr / (1 - h.beta1 ** h.step))).setF(3, Math.sqrt(1 - h.beta2 ** h.step));
+    u.setF(4, 1 - h.lr * h.weightDecay).setF(5, h.weightDecay).setF(6, 1 - h.beta1).setF(7, h.beta2).setF(8, 1 - h.beta2).setF(9, h.eps);
+    const vm = vmax ? this.buf(vmax) : this.buf(this.constant("float32", 0));
+    this.gpu.dispatch(ADAM, u.u.buffer, [this.buf(p), this.buf(grad), this.buf(m), this.buf(v), vm], grid(n));
+  }
+
+  sgdUpdate(p: DeviceBuffer, grad: DeviceBuffer, buf: DeviceBuffer | null, h: SgdHyper): void {
+    const n = p.length;
+    if (n === 0) return;
+    const flags = (buf ? 1 : 0) | (h.first ? 2 : 0) | (h.nesterov ? 4 : 0) | (h.maximize ? 8 : 0) | (h.weightDecay !== 0 ? 16 : 0);
+    const u = new Uniform().set(0, n).set(1, flags).setF(2, h.momentum).setF(3, h.weightDecay).setF(4, -h.lr).setF(5, 1 - h.dampening);
+    const b = this.buf(buf ?? this.constant("float32", 0));
+    this.gpu.dispatch(SGD, u.u.buffer, [this.buf(p), this.buf(grad), b], grid(n));
+  }
+}
+
+/** "n": rows contiguous (row stride K); "t": stored transposed; null: needs a copy. Sizes of 1 take any stride. */
+function layout(v: DeviceView): "n" | "t" | null {
+  const [, R, C] = v.shape;
+  const [, sr, sc] = v.strides;
+  if ((C === 1 || sc === 1) && (R === 1 || sr === C)) return "n";
+  if ((R === 1 || sr === 1) && (C === 1 || sc === R)) return "t";
+  return null;
+}
