@@ -1,6 +1,7 @@
 import { GradlabError } from "../core/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { kernel } from "../backend/registry.js";
+import { deviceKernels } from "../backend/device.js";
 import { type FloatArray, stateTensor } from "./arrays.js";
 import { type BaseOptions, type GuardOptions, Optimizer, type ParamGroup, type ParamState, type ParamsInput } from "./optimizer.js";
 
@@ -46,6 +47,18 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     if (amsgrad && !state.maxExpAvgSq) state.maxExpAvgSq = stateTensor(param);
     const vmax = amsgrad ? ((state.maxExpAvgSq as Tensor).data as FloatArray) : null;
     kernel("adamUpdate")(p, grad, m, v, vmax, { lr, beta1, beta2, eps, weightDecay: wd, decoupled: this.decoupled, maximize, step });
+  }
+
+  protected override updateOnDevice(p: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<AdamOptions>): void {
+    const { lr, eps, weightDecay: wd, amsgrad, maximize } = group;
+    const [beta1, beta2] = group.betas;
+    const step = (state.step as number) + 1;
+    state.step = step;
+    if (amsgrad && !state.maxExpAvgSq) state.maxExpAvgSq = stateTensor(p);
+    const buf = (t: unknown) => (t as Tensor).dev!;
+    deviceKernels(p.device).adamUpdate(p.dev!, grad.dev!, buf(state.expAvg), buf(state.expAvgSq), amsgrad ? buf(state.maxExpAvgSq) : null, {
+      lr, beta1, beta2, eps, weightDecay: wd, decoupled: this.decoupled, maximize, step,
+    });
   }
 }
 

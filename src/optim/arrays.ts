@@ -1,5 +1,6 @@
 import type { TypedArray } from "../core/dtype.js";
-import { DTypeError, GradlabError, ShapeError, fmtShape } from "../core/errors.js";
+import { DTypeError, DeviceError, GradlabError, ShapeError, fmtShape } from "../core/errors.js";
+import { zerosOn } from "../tensor/device.js";
 import { isContiguous } from "../backend/view.js";
 import { Tensor } from "../tensor/tensor.js";
 
@@ -12,7 +13,29 @@ export type FloatArray = Float32Array | Float64Array;
 
 /** True when `t` owns one contiguous run of its storage from offset 0, so `t.data` is its values. */
 export function isDense(t: Tensor): boolean {
-  return t.offset === 0 && t.data.length === t.numel() && isContiguous(t);
+  return t.offset === 0 && t.storage.length === t.numel() && isContiguous(t);
+}
+
+/** Checks what paramData checks, for a parameter on any device. */
+export function checkParam(op: string, p: Tensor): void {
+  if (p.dev) {
+    if (p.dtype !== "float32") throw new DTypeError(`${op}: parameters on ${p.device} must be float32, got ${p.dtype}`);
+    if (!isDense(p)) throw new ShapeError(`${op}: parameter of shape ${fmtShape(p.shape)} is a strided view; optimizers need contiguous leaf tensors`);
+  } else {
+    paramData(op, p);
+  }
+}
+
+/** The gradient of a device parameter as a dense tensor of its dtype (replacing p.grad when it is not). */
+export function deviceGrad(op: string, p: Tensor): Tensor {
+  const g = p.grad;
+  if (!g) throw new GradlabError(`${op}: parameter has no gradient`);
+  if (g.shape.join() !== p.shape.join()) {
+    throw new ShapeError(`${op}: gradient shape ${fmtShape(g.shape)} does not match its parameter's ${fmtShape(p.shape)}`);
+  }
+  if (g.device !== p.device) throw new DeviceError(`${op}: a parameter on ${p.device} has a gradient on ${g.device}`);
+  if (g.dtype !== p.dtype || !isDense(g)) p.grad = g.to(p.dtype).clone().detach();
+  return p.grad!;
 }
 
 /** The parameter's own storage, which optimizers update in place so every holder sees the change. */
@@ -40,6 +63,10 @@ export function gradData(op: string, p: Tensor): FloatArray {
 
 /** A fresh dense tensor in `like`'s dtype and the given shape, filled with `value`. */
 export function stateTensor(like: Tensor, shape: readonly number[] = like.shape, value = 0): Tensor {
+  if (like.dev) {
+    const t = zerosOn(like.device, like.dtype, shape);
+    return value === 0 ? t : t.fill_(value);
+  }
   const n = shape.reduce((a, b) => a * b, 1);
   const data: TypedArray = like.dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
   if (value !== 0) data.fill(value);

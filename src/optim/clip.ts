@@ -1,4 +1,4 @@
-import { GradlabError } from "../core/errors.js";
+import { DeviceError, GradlabError } from "../core/errors.js";
 import { Tensor } from "../tensor/tensor.js";
 import { type FloatArray, gradData } from "./arrays.js";
 
@@ -67,7 +67,14 @@ export interface ClipGradNormOptions {
 export function clipGradNorm(params: ParamsArg, maxNorm: number, normType = 2, opts: ClipGradNormOptions = {}): number {
   const op = "clipGradNorm";
   if (!(maxNorm >= 0)) throw new GradlabError(`${op}: maxNorm must be a non-negative number, got ${maxNorm}`);
-  const grads = withGrads(params).map((p) => gradData(op, p));
+  const withG = withGrads(params);
+  const on = withG.find((p) => p.dev);
+  if (on) {
+    throw new DeviceError(
+      `${op}: returns the total norm, which on ${on.device} is only known asynchronously; clip there with the optimizer's globalClipNorm guard, which scales on the device`,
+    );
+  }
+  const grads = withG.map((p) => gradData(op, p));
   if (grads.length === 0) {
     checkNormType(op, normType);
     return 0;
@@ -99,5 +106,8 @@ export function clampValues(grads: FloatArray[], value: number): number {
 export function clipGradValue(params: ParamsArg, clipValue: number): void {
   const op = "clipGradValue";
   if (!(clipValue >= 0)) throw new GradlabError(`${op}: clipValue must be a non-negative number, got ${clipValue}`);
-  clampValues(withGrads(params).map((p) => gradData(op, p)), clipValue);
+  const ps = withGrads(params);
+  // On a device the clamp runs there, in place; nothing needs reading back.
+  for (const p of ps) if (p.grad?.dev) p.grad.copy_(p.grad.clamp(-clipValue, clipValue));
+  clampValues(ps.filter((p) => !p.grad?.dev).map((p) => gradData(op, p)), clipValue);
 }

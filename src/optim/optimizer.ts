@@ -1,7 +1,8 @@
 import { GradlabError, ShapeError, fmtShape } from "../core/errors.js";
 import { enableGrad } from "../autograd/mode.js";
 import { Tensor } from "../tensor/tensor.js";
-import { type FloatArray, gradData, isDense, paramData, stateTensor } from "./arrays.js";
+import { type FloatArray, checkParam, deviceGrad, gradData, isDense, paramData, stateTensor } from "./arrays.js";
+import { DeviceError } from "../core/errors.js";
 import { clampValues, pNorm, scaleToNorm } from "./clip.js";
 
 /** Per-parameter state: tensors (moments, buffers) and plain numbers (the step count). */
@@ -153,7 +154,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     list.forEach((p, i) => {
       if (!(p instanceof Tensor)) throw new GradlabError(`${this.name}: parameter ${i} of a group is not a Tensor`);
       if (!p.isLeaf) throw new GradlabError(`${this.name}: can't optimize a non-leaf tensor (parameter ${i}, shape ${fmtShape(p.shape)})`);
-      paramData(this.name, p);
+      checkParam(this.name, p);
       if (taken.has(p)) throw new GradlabError(`${this.name}: parameter ${i} (shape ${fmtShape(p.shape)}) appears in more than one group`);
       taken.add(p);
     });
@@ -180,6 +181,10 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     this.stepCalls++;
     const entries: { p: Tensor; group: ParamGroup<O> }[] = [];
     for (const group of this.paramGroups) for (const p of group.params) if (p.grad) entries.push({ p, group });
+    if (entries.some(({ p }) => p.dev)) {
+      this.deviceStep(entries);
+      return loss;
+    }
     const grads = entries.map(({ p }) => gradData(this.name, p));
     // A NaN or ±Infinity makes its tensor's norm non-finite, so only such tensors are scanned
     // for the count (one pass over the gradients instead of two on a healthy step).
@@ -206,6 +211,42 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
       this.update(paramData(this.name, p), grads[k], s, group, p);
     }
     return loss;
+  }
+
+  /**
+   * A step over parameters on a device. Nothing is read back: the clip guards scale or clamp on
+   * the device, and the step info's gradient statistics are NaN (not measured). Skipping
+   * non-finite steps would need the gradients' values on the host first, so it is refused.
+   */
+  private deviceStep(entries: { p: Tensor; group: ParamGroup<O> }[]): void {
+    const dev = entries.find(({ p }) => p.dev)!.p.device;
+    const cpu = entries.find(({ p }) => p.device !== dev);
+    if (cpu) throw new DeviceError(`${this.name}: parameters on ${dev} and ${cpu.p.device} in one optimizer; move the whole model with module.to({ device })`);
+    if (this.guards.skipNonFinite) {
+      throw new DeviceError(`${this.name}: skipNonFinite reads the gradients back on every step and runs on the CPU only; parameters are on ${dev}`);
+    }
+    const grads = entries.map(({ p }) => deviceGrad(this.name, p));
+    this.lastStepInfo = { call: this.stepCalls, skipped: false, nonFinite: NaN, gradNorm: NaN, clipFraction: NaN, numParams: entries.length };
+    const { clipNorm, globalClipNorm, clipValue } = this.guards;
+    const scale = (gs: Tensor[], maxNorm: number) => {
+      const total = gs.map((g) => g.square().sum()).reduce((a, b) => a.add(b)).sqrt();
+      const coef = total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1);
+      for (const g of gs) g.copy_(g.mul(coef));
+    };
+    if (clipNorm !== undefined) for (const g of grads) scale([g], clipNorm);
+    if (globalClipNorm !== undefined) scale(grads, globalClipNorm);
+    if (clipValue !== undefined) for (const g of grads) g.copy_(g.clamp(-clipValue, clipValue));
+    for (let k = 0; k < entries.length; k++) {
+      const { p, group } = entries[k];
+      let s = this.state.get(p);
+      if (!s) this.state.set(p, (s = this.initState(p, group)));
+      this.updateOnDevice(p, grads[k], s, group);
+    }
+  }
+
+  /** Updates one device parameter in place; optimizers with a device kernel override it. */
+  protected updateOnDevice(p: Tensor, _grad: Tensor, _state: ParamState, _group: ParamGroup<O>): void {
+    throw new DeviceError(`${this.name} does not run on ${p.device} yet (Adam, AdamW and SGD do); train on the CPU or switch optimizer`);
   }
 
   /** Applies the clip guards in place; returns how many gradient values they changed. */

@@ -1,6 +1,7 @@
 import { GradlabError } from "../core/errors.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { kernel } from "../backend/registry.js";
+import { deviceKernels } from "../backend/device.js";
 import { type FloatArray, stateTensor } from "./arrays.js";
 import { type BaseOptions, type GuardOptions, Optimizer, type ParamGroup, type ParamState, type ParamsInput } from "./optimizer.js";
 
@@ -43,5 +44,16 @@ export class SGD extends Optimizer<SGDOptions> {
       buf = b.data as FloatArray;
     }
     kernel("sgdUpdate")(p, grad, buf, { lr, momentum: mu, dampening, weightDecay: wd, nesterov, maximize, first });
+  }
+
+  protected override updateOnDevice(p: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<SGDOptions>): void {
+    const { lr, momentum: mu, dampening, weightDecay: wd, nesterov, maximize } = group;
+    let first = false;
+    if (mu !== 0 && !state.momentumBuffer) {
+      state.momentumBuffer = stateTensor(p);
+      first = true;
+    }
+    const buf = mu !== 0 ? (state.momentumBuffer as Tensor).dev! : null;
+    deviceKernels(p.device).sgdUpdate(p.dev!, grad.dev!, buf, { lr, momentum: mu, dampening, weightDecay: wd, nesterov, maximize, first });
   }
 }

@@ -228,6 +228,10 @@ export abstract class RecurrentBase extends Module {
   protected run(op: string, x: unknown, h0: Tensor | null, c0: Tensor | null, opts: ForwardOptions): LayerResult {
     const dtype = this.dtype;
     const input = checkInput(op, x, dtype, this.inputSize);
+    const pd = this.layerParams(0, 0).wIh.device;
+    if (input.device !== pd) {
+      throw new DeviceError(`${op}: the input is on ${input.device} but the module's parameters are on ${pd}; move one (x.to("${pd}") or module.to({ device: "${input.device}" }))`);
+    }
     const unbatched = input.ndim === 2;
     let seq = unbatched ? input.unsqueeze(1) : this.batchFirst ? input.transpose(0, 1) : input;
     const [T, B] = seq.shape;

@@ -1,0 +1,183 @@
+import { describe, test } from "node:test";
+import assert from "node:assert/strict";
+import * as gl from "../../../src/index.js";
+import type { Tensor } from "../../../src/index.js";
+import { assertNear, rand, randInts, skip, useGpu } from "./helpers.js";
+
+// Modules, optimizers and whole training loops on the "webgpu" device against the same code on
+// the CPU reference backend, from the same initial weights.
+
+const gpuOf = useGpu();
+
+function onCpuRef<T>(fn: () => T): T {
+  gl.setBackend("js");
+  try {
+    return fn();
+  } finally {
+    gl.setBackend(gl.listBackends().includes("fast") ? "fast" : "js");
+  }
+}
+
+async function near(got: Tensor, want: Tensor, what: string, rtol = 1e-4): Promise<void> {
+  const w = want.toArray();
+  const scale = Math.max(1e-3, ...Array.from(w, (v) => Math.abs(v)));
+  assertNear(await got.toArrayAsync(), w, 1e-5 * scale, rtol, what);
+}
+
+function params(shapes: number[][], seed: number): Tensor[] {
+  return shapes.map((s, i) => gl.tensor(rand(s.reduce((a, b) => a * b, 1), seed + i), { shape: s }));
+}
+
+describe("webgpu device: optimizers", { skip }, () => {
+  test("setup", async () => {
+    await gl.webgpu.init({ gpu: gpuOf(), setDefault: false });
+  });
+
+  const OPTS: [string, (ps: Tensor[]) => gl.optim.Optimizer<never>][] = [
+    ["Adam", (ps) => new gl.optim.Adam(ps, { lr: 0.01 }) as never],
+    ["Adam, L2 decay, amsgrad, maximize", (ps) => new gl.optim.Adam(ps, { lr: 0.01, weightDecay: 0.1, amsgrad: true, maximize: true }) as never],
+    ["AdamW", (ps) => new gl.optim.AdamW(ps, { lr: 0.02, weightDecay: 0.05, betas: [0.8, 0.9] }) as never],
+    ["SGD", (ps) => new gl.optim.SGD(ps, { lr: 0.1 }) as never],
+    ["SGD, Nesterov momentum, decay", (ps) => new gl.optim.SGD(ps, { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 0.01 }) as never],
+    ["SGD, dampened momentum", (ps) => new gl.optim.SGD(ps, { lr: 0.05, momentum: 0.5, dampening: 0.3 }) as never],
+    ["Adam with globalClipNorm", (ps) => new gl.optim.Adam(ps, { lr: 0.01, globalClipNorm: 0.5 }) as never],
+    ["SGD with clipNorm and clipValue", (ps) => new gl.optim.SGD(ps, { lr: 0.1, clipNorm: 0.3, clipValue: 0.05 }) as never],
+  ];
+  for (const [name, make] of OPTS) {
+    test(`${name}: three steps equal the reference`, async () => {
+      const shapes = [[4, 3], [3], [2, 2, 2]];
+      const loss = (ps: Tensor[]) => ps.map((p, i) => p.mul(p).mul(i + 1).sum().add(p.sum().mul(0.5))).reduce((a, b) => a.add(b));
+      const cpu = onCpuRef(() => {
+        const ps = params(shapes, 1).map((p) => p.requiresGrad_());
+        const opt = make(ps);
+        for (let s = 0; s < 3; s++) {
+          opt.zeroGrad();
+          loss(ps).backward();
+          opt.step();
+        }
+        return ps;
+      });
+      const ps = params(shapes, 1).map((p) => p.to("webgpu").requiresGrad_());
+      const opt = make(ps);
+      for (let s = 0; s < 3; s++) {
+        opt.zeroGrad();
+        loss(ps).backward();
+        opt.step();
+      }
+      assert.ok(Number.isNaN(opt.lastStepInfo!.gradNorm), "no gradient norm is measured on the device");
+      for (let i = 0; i < ps.length; i++) await near(ps[i], cpu[i], `${name}: parameter ${i}`, 1e-5);
+    });
+  }
+
+  test("what cannot run on the device says so", () => {
+    const p = gl.tensor([1, 2]).to("webgpu").requiresGrad_();
+    p.mul(p).sum().backward();
+    assert.throws(() => new gl.optim.Adagrad([p]).step(), /Adagrad does not run on webgpu yet \(Adam, AdamW and SGD do\)/);
+    assert.throws(() => new gl.optim.Adam([p], { skipNonFinite: true }).step(), /skipNonFinite .* runs on the CPU only/);
+    assert.throws(() => gl.optim.clipGradNorm([p], 1), /only known asynchronously.*globalClipNorm/);
+    const q = gl.tensor([1]).requiresGrad_();
+    q.sum().backward();
+    assert.throws(() => new gl.optim.Adam([p, q]).step(), /parameters on webgpu and cpu in one optimizer/);
+  });
+
+  test("clipGradValue clamps device gradients in place", async () => {
+    const p = gl.tensor([1, -2, 3]).to("webgpu").requiresGrad_();
+    p.mul(p).sum().backward();
+    gl.optim.clipGradValue([p], 2.5);
+    assert.deepEqual(Array.from(await p.grad!.toArrayAsync()), [2, -2.5, 2.5]);
+  });
+});
+
+describe("webgpu device: modules", { skip }, () => {
+  test("module.to({ device }) moves parameters in place; module.cpu() brings them back", async () => {
+    const m = new gl.nn.Sequential(new gl.nn.Linear(3, 4, { generator: gl.manualSeed(2) }), new gl.nn.LayerNorm([4]));
+    const before = m.stateDict();
+    const w = m.parameters()[0];
+    const want = before["0.weight"].toArray();
+    m.to({ device: "webgpu" });
+    assert.equal(m.parameters()[0], w, "the same Parameter object");
+    assert.ok(m.parameters().every((p) => p.device === "webgpu"));
+    assert.throws(() => m.to({ device: "cpu" }), /await module\.cpu\(\)/);
+    const y = m.forward(gl.tensor(rand(6, 3), { shape: [2, 3] }).to("webgpu")) as Tensor;
+    assert.equal(y.device, "webgpu");
+    await m.cpu();
+    assert.ok(m.parameters().every((p) => p.device === "cpu"));
+    assert.deepEqual(Array.from(w.toArray()), Array.from(want));
+  });
+
+  const configs: [string, () => gl.nn.Module, boolean][] = [
+    ["LSTM, 2 layers, bidirectional", () => new gl.nn.LSTM({ inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, generator: gl.manualSeed(3) }), true],
+    ["GRU, residual skip", () => new gl.nn.GRU({ inputSize: 4, hiddenSize: 4, numLayers: 2, skip: "residual", generator: gl.manualSeed(4) }), false],
+    ["RNN relu, batch first", () => new gl.nn.RNN({ inputSize: 3, hiddenSize: 6, nonlinearity: "relu", batchFirst: true, generator: gl.manualSeed(5) } as never), false],
+  ];
+  for (const [name, make, lstm] of configs) {
+    test(`${name}: outputs, final states and every gradient equal the CPU's, with lengths`, async () => {
+      const cpu = make();
+      const gpu = make();
+      gpu.to({ device: "webgpu" });
+      const inSize = (cpu as unknown as { inputSize: number }).inputSize;
+      const batchFirst = (cpu as unknown as { batchFirst: boolean }).batchFirst;
+      const shape = batchFirst ? [3, 5, inSize] : [5, 3, inSize];
+      const x = gl.tensor(rand(15 * inSize, 7), { shape });
+      const lengths = [5, 2, 4];
+      const run = (m: gl.nn.Module, xi: Tensor) => {
+        const r = (m as unknown as { forward(x: Tensor, s: null, o: object): [Tensor, Tensor | [Tensor, Tensor]] }).forward(xi, null, { lengths });
+        const h = lstm ? (r[1] as [Tensor, Tensor]) : [r[1] as Tensor];
+        return [r[0], ...h];
+      };
+      const want = onCpuRef(() => {
+        const outs = run(cpu, x);
+        outs.map((o, i) => o.mul(i + 1).sum()).reduce((a, b) => a.add(b)).backward();
+        return outs;
+      });
+      const got = run(gpu, x.to("webgpu"));
+      got.map((o, i) => o.mul(i + 1).sum()).reduce((a, b) => a.add(b)).backward();
+      for (let i = 0; i < got.length; i++) await near(got[i], want[i], `${name}: output ${i}`);
+      const cp = cpu.namedParameters();
+      const gp = new Map(gpu.namedParameters());
+      for (const [n, p] of cp) await near(gp.get(n)!.grad!, p.grad!, `${name}: gradient of ${n}`, 2e-4);
+    });
+  }
+
+  test("an input on the wrong device is named with the way out", () => {
+    const m = new gl.nn.LSTM({ inputSize: 2, hiddenSize: 2 }).to({ device: "webgpu" });
+    assert.throws(() => m.forward(gl.zeros([3, 1, 2])), /the input is on cpu but the module's parameters are on webgpu/);
+  });
+});
+
+describe("webgpu device: a language model trains there as on the CPU", { skip }, () => {
+  test("Embedding → LSTM → Linear with Adam: 30 steps, the same losses, and the loss falls", async () => {
+    const V = 12;
+    const make = () => {
+      const g = gl.manualSeed(11);
+      const emb = new gl.nn.Embedding(V, 8, { generator: g });
+      const rnn = new gl.nn.LSTM({ inputSize: 8, hiddenSize: 16, generator: g });
+      const head = new gl.nn.Linear(16, V, { generator: g });
+      return { emb, rnn, head, params: [...emb.parameters(), ...rnn.parameters(), ...head.parameters()] };
+    };
+    // A learnable sequence: each token is the previous plus one, mod V.
+    const batches = Array.from({ length: 30 }, (_, s) => {
+      const start = randInts(4, V, 100 + s);
+      const seq = (t: number) => Int32Array.from({ length: 10 * 4 }, (_, i) => (start[i % 4] + Math.floor(i / 4) + t) % V);
+      return { x: gl.tensor(seq(0), { shape: [10, 4], dtype: "int32", device: "cpu" }), y: gl.tensor(seq(1), { shape: [40], dtype: "int32", device: "cpu" }) };
+    });
+    const train = (m: ReturnType<typeof make>) => {
+      const opt = new gl.optim.Adam(m.params, { lr: 0.02, globalClipNorm: 1 });
+      return batches.map(({ x, y }) => {
+        opt.zeroGrad();
+        const [h] = m.rnn.forward(m.emb.forward(x));
+        const loss = gl.crossEntropy(m.head.forward(h).reshape([-1, V]), y);
+        loss.backward();
+        opt.step();
+        return loss;
+      });
+    };
+    const cpuLosses = onCpuRef(() => train(make()).map((l) => l.item()));
+    const m = make();
+    for (const mod of [m.emb, m.rnn, m.head]) mod.to({ device: "webgpu" });
+    const gpuLosses = await Promise.all(train(m).map((l) => l.itemAsync()));
+    assertNear(gpuLosses, cpuLosses, 1e-4, 1e-3, "losses step by step");
+    const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+    assert.ok(mean(gpuLosses.slice(-5)) < 0.6 * mean(gpuLosses.slice(0, 5)), `loss falls: ${gpuLosses[0]} → ${gpuLosses.at(-1)}`);
+  });
+});
