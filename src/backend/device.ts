@@ -61,6 +61,38 @@ export interface DeviceKernels {
   ): void;
   adamUpdate(p: DeviceBuffer, grad: DeviceBuffer, m: DeviceBuffer, v: DeviceBuffer, vmax: DeviceBuffer | null, h: AdamHyper): void;
   sgdUpdate(p: DeviceBuffer, grad: DeviceBuffer, buf: DeviceBuffer | null, h: SgdHyper): void;
+  /**
+   * One recurrent layer and direction over a whole sequence with fused gate kernels, where the
+   * device has them (LSTM, and GRU with the reset gate after the product; biases, no projection,
+   * full-length sequences): x [T, B, I]; writes y [T, B, H], hN and (LSTM) cN [B, H]. Returns what
+   * layerBackward needs (null when `keep` is false).
+   */
+  layerForward?(
+    s: DeviceLayerSpec, x: DeviceView, w: DeviceLayerWeights, h0: DeviceView | null, c0: DeviceView | null,
+    y: DeviceBuffer, hN: DeviceBuffer, cN: DeviceBuffer | null, keep: boolean,
+  ): unknown;
+  /** Gradients of the layer: outputs written (not accumulated) where given; incoming ones null when zero. */
+  layerBackward?(
+    s: DeviceLayerSpec, saved: unknown, x: DeviceView, w: DeviceLayerWeights,
+    dy: DeviceView | null, dhN: DeviceView | null, dcN: DeviceView | null,
+    dx: DeviceBuffer | null, dw: DeviceLayerWeights, dh0: DeviceBuffer | null, dc0: DeviceBuffer | null,
+  ): void;
+}
+
+export interface DeviceLayerSpec {
+  cell: "lstm" | "gru";
+  T: number;
+  B: number;
+  I: number;
+  H: number;
+}
+
+/** PyTorch's shapes: wIh [G·H, I], wHh [G·H, H], biases [G·H] (G = 4 for LSTM, 3 for GRU). */
+export interface DeviceLayerWeights {
+  wIh: DeviceView;
+  wHh: DeviceView;
+  bIh: DeviceView;
+  bHh: DeviceView;
 }
 
 const devices = new Map<string, DeviceKernels>();

@@ -10,7 +10,8 @@
  */
 import type { DType, TypedArray } from "../../core/dtype.js";
 import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
-import type { DeviceBuffer, DeviceKernels, DeviceView } from "../../backend/device.js";
+import type { DeviceBuffer, DeviceKernels, DeviceLayerSpec, DeviceLayerWeights, DeviceView } from "../../backend/device.js";
+import { layerBackward, layerForward } from "./device-rnn.js";
 import type { AdamHyper, BinaryOp, ReduceOp, SgdHyper, UnaryOp, View } from "../../backend/kernels.js";
 import { GpuTensor } from "./gpu-tensor.js";
 import { matmul as gemm } from "./matmul.js";
@@ -108,7 +109,7 @@ export class WebGpuDevice implements DeviceKernels {
     });
   }
 
-  private buf(d: DeviceBuffer): GPUBuffer {
+  buf(d: DeviceBuffer): GPUBuffer {
     if (!(d instanceof WebGpuBuffer)) throw new WebGPUError(`webgpu: a buffer of device "${d.device}" reached the webgpu kernels`);
     if (d.gpu !== this.gpu) throw new WebGPUError("webgpu: this tensor belongs to another (older) GPU device; move it again");
     return d.buffer;
@@ -315,7 +316,7 @@ export class WebGpuDevice implements DeviceKernels {
     }
   }
 
-  private asGpuTensor(d: DeviceBuffer): GpuTensor {
+  asGpuTensor(d: DeviceBuffer): GpuTensor {
     return new GpuTensor(this.gpu, this.buf(d), [d.length], d.dtype === "int32" ? "int32" : "float32");
   }
 
@@ -377,7 +378,7 @@ export class WebGpuDevice implements DeviceKernels {
   }
 
   /** A contiguous view starting at element 0 (the shaders index from the buffer's start). */
-  private contiguousAt0(x: DeviceView): DeviceView {
+  contiguousAt0(x: DeviceView): DeviceView {
     const c = this.contiguous(x);
     if (c.offset === 0) return c;
     const t = this.alloc(x.buf.dtype, count(x.shape));
@@ -403,6 +404,21 @@ export class WebGpuDevice implements DeviceKernels {
     const b = this.buf(buf ?? this.constant("float32", 0));
     this.gpu.dispatch(SGD, u.u.buffer, [this.buf(p), this.buf(grad), b], grid(n));
   }
+  layerForward(
+    s: DeviceLayerSpec, x: DeviceView, w: DeviceLayerWeights, h0: DeviceView | null, c0: DeviceView | null,
+    y: DeviceBuffer, hN: DeviceBuffer, cN: DeviceBuffer | null, keep: boolean,
+  ): unknown {
+    return layerForward(this, s, x, w, h0, c0, y, hN, cN, keep);
+  }
+
+  layerBackward(
+    s: DeviceLayerSpec, saved: unknown, x: DeviceView, w: DeviceLayerWeights,
+    dy: DeviceView | null, dhN: DeviceView | null, dcN: DeviceView | null,
+    dx: DeviceBuffer | null, dw: DeviceLayerWeights, dh0: DeviceBuffer | null, dc0: DeviceBuffer | null,
+  ): void {
+    layerBackward(this, s, saved, x, w, dy, dhN, dcN, dx, dw, dh0, dc0);
+  }
+
 }
 
 /** "n": rows contiguous (row stride K); "t": stored transposed; null: needs a copy. Sizes of 1 take any stride. */

@@ -68,6 +68,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   dhRec[k] = dh * z;
 }`;
 
+/** Step t's gate gradients into work.dGI/dGH; leaves dh·z in work.dhRec (the caller adds dGH_t·W_hh). */
+export function gruGatesBackward(gpu: Gpu, work: GruWork, dY: GpuTensor, t: number, B: number, H: number): void {
+  gpu.dispatch(
+    GATES_BWD,
+    new Words().u(B, H, t).build(),
+    [work.GI.buffer, work.GH.buffer, work.Hs.buffer, dY.buffer, work.dhRec.buffer, work.dGI.buffer, work.dGH.buffer],
+    [Math.ceil((B * H) / 256)],
+  );
+}
+
 /** The buffers one GRU sequence needs, allocated once per (T, B). */
 export interface GruWork {
   T: number;
@@ -116,12 +126,7 @@ export function gruBackward(gpu: Gpu, w: GruWeights, X: GpuTensor, work: GruWork
   const { T, B } = work;
   gpu.clear(work.dhRec.buffer, 0, B * H * 4);
   for (let t = T - 1; t >= 0; t--) {
-    gpu.dispatch(
-      GATES_BWD,
-      new Words().u(B, H, t).build(),
-      [work.GI.buffer, work.GH.buffer, work.Hs.buffer, dY.buffer, work.dhRec.buffer, work.dGI.buffer, work.dGH.buffer],
-      [Math.ceil((B * H) / 256)],
-    );
+    gruGatesBackward(gpu, work, dY, t, B, H);
     if (t > 0) matmul(gpu, work.dGH, w.wHh, work.dhRec, { accumulate: true, M: B, N: H, K: 3 * H, offsetA: t * B * 3 * H });
   }
   const TB = T * B;

@@ -12,6 +12,7 @@ import { constant_, orthogonal_, uniform_ } from "../init.js";
 import { Module } from "../module.js";
 import { Parameter } from "../parameter.js";
 import { compositeLayer } from "./composite.js";
+import { deviceLayer } from "./device-layer.js";
 import { type LayerOptions, type LayerParams, type LayerResult, fusedLayer } from "./fused.js";
 import { SKIP_MODES, type SkipMode, applySkip, createSkipParams } from "./skip.js";
 import { type Lengths, checkChoice, checkInput, checkPositiveInt, checkState, parseLengths } from "./validate.js";
@@ -261,9 +262,10 @@ export abstract class RecurrentBase extends Module {
     }
     const cpuMask = lengths && (this.skip === "residual" || this.skip === "highway") ? lengthMask(T, B, lengths, dtype) : null;
     const mask = cpuMask && onDevice ? cpuMask.toDevice(seq.device) : cpuMask;
-    // On a device the layer runs as its step-by-step composite: every step's ops go into one
-    // command buffer, with no read-back between steps.
-    const layerFn = this.impl === "composite" || onDevice ? compositeLayer : fusedLayer;
+    // On a device: its fused sequence kernels where it has them for this configuration, else the
+    // step-by-step composite; either way every step goes into one command buffer, no read-back.
+    const layerFn: typeof fusedLayer =
+      this.impl === "composite" ? compositeLayer : onDevice ? (...a) => deviceLayer(...a) ?? compositeLayer(...a) : fusedLayer;
     const outs: Tensor[] = [];
     const hs: Tensor[] = [];
     const cs: Tensor[] = [];

@@ -107,37 +107,64 @@ describe("webgpu device: modules", { skip }, () => {
 
   const configs: [string, () => gl.nn.Module, boolean][] = [
     ["LSTM, 2 layers, bidirectional", () => new gl.nn.LSTM({ inputSize: 3, hiddenSize: 5, numLayers: 2, bidirectional: true, generator: gl.manualSeed(3) }), true],
-    ["GRU, residual skip", () => new gl.nn.GRU({ inputSize: 4, hiddenSize: 4, numLayers: 2, skip: "residual", generator: gl.manualSeed(4) }), false],
+    ["GRU, 2 layers, residual skip", () => new gl.nn.GRU({ inputSize: 4, hiddenSize: 4, numLayers: 2, skip: "residual", generator: gl.manualSeed(4) }), false],
+    ["GRU, reset before, bidirectional", () => new gl.nn.GRU({ inputSize: 3, hiddenSize: 4, bidirectional: true, resetAfter: false, generator: gl.manualSeed(6) } as never), false],
     ["RNN relu, batch first", () => new gl.nn.RNN({ inputSize: 3, hiddenSize: 6, nonlinearity: "relu", batchFirst: true, generator: gl.manualSeed(5) } as never), false],
   ];
+  // With lengths the layers run their composite on the GPU; without, LSTM and (reset-after) GRU
+  // run the fused sequence kernels. Initial states are leaves, so their gradients are checked too.
   for (const [name, make, lstm] of configs) {
-    test(`${name}: outputs, final states and every gradient equal the CPU's, with lengths`, async () => {
-      const cpu = make();
-      const gpu = make();
-      gpu.to({ device: "webgpu" });
-      const inSize = (cpu as unknown as { inputSize: number }).inputSize;
-      const batchFirst = (cpu as unknown as { batchFirst: boolean }).batchFirst;
-      const shape = batchFirst ? [3, 5, inSize] : [5, 3, inSize];
-      const x = gl.tensor(rand(15 * inSize, 7), { shape });
-      const lengths = [5, 2, 4];
-      const run = (m: gl.nn.Module, xi: Tensor) => {
-        const r = (m as unknown as { forward(x: Tensor, s: null, o: object): [Tensor, Tensor | [Tensor, Tensor]] }).forward(xi, null, { lengths });
-        const h = lstm ? (r[1] as [Tensor, Tensor]) : [r[1] as Tensor];
-        return [r[0], ...h];
-      };
-      const want = onCpuRef(() => {
-        const outs = run(cpu, x);
-        outs.map((o, i) => o.mul(i + 1).sum()).reduce((a, b) => a.add(b)).backward();
-        return outs;
+    for (const lengths of [[5, 2, 4], null]) {
+      test(`${name}${lengths ? ", with lengths" : ""}: outputs, final states and every gradient equal the CPU's`, async () => {
+        const cpu = make();
+        const gpu = make();
+        gpu.to({ device: "webgpu" });
+        const m = cpu as unknown as { inputSize: number; batchFirst: boolean; numLayers: number; numDirections: number; hiddenSize: number };
+        const shape = m.batchFirst ? [3, 5, m.inputSize] : [5, 3, m.inputSize];
+        const x = gl.tensor(rand(15 * m.inputSize, 7), { shape });
+        const sShape = [m.numLayers * m.numDirections, 3, m.hiddenSize];
+        const h0 = gl.tensor(rand(sShape.reduce((a, b) => a * b, 1), 8), { shape: sShape });
+        const c0 = gl.tensor(rand(sShape.reduce((a, b) => a * b, 1), 9), { shape: sShape });
+        const run = (mod: gl.nn.Module, xi: Tensor, s: Tensor[]) => {
+          const f = mod as unknown as { forward(x: Tensor, s: unknown, o: object): [Tensor, Tensor | [Tensor, Tensor]] };
+          const r = f.forward(xi, lstm ? [s[0], s[1]] : s[0], { lengths });
+          return [r[0], ...(lstm ? (r[1] as [Tensor, Tensor]) : [r[1] as Tensor])];
+        };
+        const loss = (outs: Tensor[]) => outs.map((o, i) => o.mul(o).mul(i + 1).sum()).reduce((a, b) => a.add(b));
+        const want = onCpuRef(() => {
+          const s = [h0.detach().requiresGrad_(), c0.detach().requiresGrad_()];
+          const outs = run(cpu, x, s);
+          loss(outs).backward();
+          return { outs, s };
+        });
+        const gs = [h0.to("webgpu").requiresGrad_(), c0.to("webgpu").requiresGrad_()];
+        const got = run(gpu, x.to("webgpu"), gs);
+        loss(got).backward();
+        for (let i = 0; i < got.length; i++) await near(got[i], want.outs[i], `${name}: output ${i}`);
+        for (let i = 0; i < (lstm ? 2 : 1); i++) await near(gs[i].grad!, want.s[i].grad!, `${name}: gradient of the initial state ${i}`, 2e-4);
+        const gp = new Map(gpu.namedParameters());
+        for (const [n, p] of cpu.namedParameters()) await near(gp.get(n)!.grad!, p.grad!, `${name}: gradient of ${n}`, 2e-4);
       });
-      const got = run(gpu, x.to("webgpu"));
-      got.map((o, i) => o.mul(i + 1).sum()).reduce((a, b) => a.add(b)).backward();
-      for (let i = 0; i < got.length; i++) await near(got[i], want[i], `${name}: output ${i}`);
-      const cp = cpu.namedParameters();
-      const gp = new Map(gpu.namedParameters());
-      for (const [n, p] of cp) await near(gp.get(n)!.grad!, p.grad!, `${name}: gradient of ${n}`, 2e-4);
-    });
+    }
   }
+
+  test("without lengths LSTM and GRU run as one fused node per layer and direction, with lengths as the composite", () => {
+    const m = new gl.nn.LSTM({ inputSize: 2, hiddenSize: 3, bidirectional: true }).to({ device: "webgpu" });
+    const x = gl.zeros([4, 2, 2]).to("webgpu").requiresGrad_();
+    const names = (y: Tensor) => {
+      const seen = new Set<string>();
+      const walk = (n: { name: string; next: ({ kind: string; node?: unknown } | null)[] } | null): void => {
+        if (!n || seen.has(n.name + String(seen.size))) return;
+        seen.add(n.name);
+        for (const e of n.next) if (e?.kind === "node") walk(e.node as never);
+      };
+      walk(y.gradFn as never);
+      return seen;
+    };
+    assert.ok(names(m.forward(x)[0]).has("lstmLayer"));
+    const composite = names(m.forward(x, null, { lengths: [4, 3] })[0]);
+    assert.ok(!composite.has("lstmLayer") && composite.has("sigmoid"));
+  });
 
   test("an input on the wrong device is named with the way out", () => {
     const m = new gl.nn.LSTM({ inputSize: 2, hiddenSize: 2 }).to({ device: "webgpu" });
