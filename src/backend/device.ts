@@ -39,6 +39,8 @@ export interface DeviceKernels {
   /** A one-element buffer holding `value`, shared by every caller that asks for the same one. */
   constant(dtype: DType, value: number): DeviceBuffer;
   download(buf: DeviceBuffer): Promise<TypedArray>;
+  /** Frees a buffer now instead of when its tensors are collected (optional: GC frees it otherwise). */
+  dispose?(buf: DeviceBuffer): void;
   /** Waits until every encoded kernel has run; reports device errors. */
   sync(): Promise<void>;
   fill(out: DeviceBuffer, value: number): void;

@@ -173,6 +173,13 @@ export class Tensor {
     const data = await deviceKernels(this.device).download(c.dev!);
     return new Tensor(data, [...this.shape]);
   }
+  /**
+   * Frees a device tensor's buffer now, for every view of it, rather than when the garbage
+   * collector finds it dropped; using any of them afterwards is an error. No-op on the CPU.
+   */
+  dispose(): void {
+    if (this.dev) deviceKernels(this.device).dispose?.(this.dev);
+  }
   async toArrayAsync(): Promise<TypedArray> {
     return (await this.cpu()).toArray();
   }

@@ -3,6 +3,11 @@ import { WebGpuDevice } from "../backends/webgpu/device.js";
 import { type Gpu, type RequestGpuOptions, gpuUnavailableReason, requestGpu } from "../backends/webgpu/runtime.js";
 
 export interface InitOptions extends RequestGpuOptions {
+  /**
+   * After this many bytes of newly created GPU buffers, run a garbage collection (Node only) so
+   * that dropped tensors return their buffers to the pool (default 128 MiB; 0 turns it off).
+   */
+  gcBudgetBytes?: number;
   /** Use this device instead of requesting one. */
   gpu?: Gpu;
   /** Make "webgpu" the default device of new tensors (default true), as gl.setBackend("webgpu") does. */
@@ -12,6 +17,27 @@ export interface InitOptions extends RequestGpuOptions {
 export type InitResult = { device: "webgpu"; gpu: Gpu } | { device: "cpu"; reason: string };
 
 let active: WebGpuDevice | null = null;
+
+// Variable specifiers: browser bundlers leave them alone, and browsers never reach them.
+const V8 = "node:v8";
+const VM = "node:vm";
+let gcFn: Promise<(() => void) | null> | null = null;
+
+/** A full garbage collection in Node (through V8's expose-gc flag), null elsewhere. */
+function nodeGc(): Promise<(() => void) | null> {
+  const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
+  gcFn ??= !isNode
+    ? Promise.resolve(null)
+    : Promise.all([import(/* @vite-ignore */ V8), import(/* @vite-ignore */ VM)]).then(
+        ([v8, vm]: [{ setFlagsFromString(f: string): void }, { runInNewContext(code: string): unknown }]) => {
+          v8.setFlagsFromString("--expose-gc");
+          const gc = vm.runInNewContext("gc");
+          return typeof gc === "function" ? (gc as () => void) : null;
+        },
+        () => null,
+      );
+  return gcFn;
+}
 
 /**
  * Makes tensors on the "webgpu" device possible: requests a GPU (or takes `o.gpu`), registers it
@@ -23,7 +49,8 @@ export async function init(o: InitOptions = {}): Promise<InitResult> {
   const gpu = o.gpu ?? (await requestGpu(o));
   if (!gpu) return { device: "cpu", reason: `no WebGPU device, tensors stay on the CPU: ${gpuUnavailableReason()}` };
   if (active?.gpu !== gpu) {
-    active = new WebGpuDevice(gpu);
+    const budget = o.gcBudgetBytes ?? 128 * 2 ** 20;
+    active = new WebGpuDevice(gpu, budget > 0 ? await nodeGc() : null, budget);
     registerDevice(active);
   }
   if (o.setDefault ?? true) setDefaultDevice("webgpu");
@@ -45,6 +72,11 @@ export function shutdown(o: { keepGpu?: boolean } = {}): void {
   unregisterDevice("webgpu");
   if (!o.keepGpu) active.gpu.destroy();
   active = null;
+}
+
+/** The "webgpu" device's buffers: live tensors' and pooled ones (see WebGpuDevice.memory). */
+export function deviceMemory(): ReturnType<WebGpuDevice["memory"]> | null {
+  return active ? active.memory() : null;
 }
 
 /** Waits until every op encoded on the GPU has run; reports device errors. */

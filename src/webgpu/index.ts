@@ -14,4 +14,4 @@ setTensorFactory((data, shape) => new Tensor(data, shape));
 export * from "../backends/webgpu/index.js";
 export { GpuRNNLM, type GpuAdamState, type GpuRNNLMOptions, type StepOptions } from "./rnnlm.js";
 export { clipToNorm, sumSquares } from "./clip.js";
-export { currentGpu, init, shutdown, synchronize, type InitOptions, type InitResult } from "./device.js";
+export { currentGpu, deviceMemory, init, shutdown, synchronize, type InitOptions, type InitResult } from "./device.js";

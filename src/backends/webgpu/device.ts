@@ -23,6 +23,7 @@ import {
 
 export class WebGpuBuffer implements DeviceBuffer {
   readonly device = "webgpu";
+  disposed = false;
   constructor(readonly gpu: Gpu, readonly buffer: GPUBuffer, readonly dtype: DType, readonly length: number) {}
 }
 
@@ -101,23 +102,73 @@ export class WebGpuDevice implements DeviceKernels {
   readonly dtypes: readonly DType[] = ["float32", "int32"];
   private readonly constants = new Map<string, WebGpuBuffer>();
   private readonly sources = new Map<string, string>();
+  /** Returns the buffers of collected tensors to the pool (the collector calls it after the job that dropped them). */
   private readonly finalizer: FinalizationRegistry<GPUBuffer>;
+  private liveCount = 0;
+  private liveBytes = 0;
+  private newBytes = 0;
+  /** Garbage collections requested because new buffers passed the budget (see the constructor). */
+  gcNudges = 0;
+  /** Buffers of dropped tensors returned to the pool. */
+  recycled = 0;
 
-  constructor(readonly gpu: Gpu) {
+  /**
+   * `gc`: a function that runs a full garbage collection (Node can provide one). The collector
+   * does not see GPU memory, so tensors the program dropped would keep their buffers until the
+   * JS heap itself needed a collection; so after every `gcBudgetBytes` of buffers handed out to
+   * tensors the device asks for one, which bounds the dropped-but-unreturned memory by about that
+   * much. The finalizers return the buffers to the pool once the current synchronous run of code
+   * ends: a training loop recycles its memory across its awaits.
+   */
+  constructor(readonly gpu: Gpu, private readonly gc: (() => void) | null = null, private readonly gcBudgetBytes = 128 * 2 ** 20) {
     this.finalizer = new FinalizationRegistry((b) => {
-      if (!gpu.isDestroyed) gpu.free(b);
+      this.liveCount--;
+      this.liveBytes -= b.size;
+      if (gpu.isDestroyed) return;
+      gpu.free(b);
+      this.recycled++;
     });
+  }
+
+  private handedOut(bytes: number): void {
+    this.newBytes += bytes;
+    if (this.gc && this.newBytes >= this.gcBudgetBytes) {
+      this.newBytes = 0;
+      this.gcNudges++;
+      this.gc();
+    }
+  }
+
+  /** Live device buffers (tensors not yet found dead) and the pool, for leak checks. */
+  memory(): { live: number; liveBytes: number; pooled: number; pooledBytes: number; created: number } {
+    const p = this.gpu.poolStats();
+    return { live: this.liveCount, liveBytes: this.liveBytes, pooled: p.buffers, pooledBytes: p.bytes, created: this.gpu.buffersCreated };
+  }
+
+  /** Frees a tensor's buffer now (it must not be used again). */
+  dispose(d: DeviceBuffer): void {
+    const b = d as WebGpuBuffer;
+    if (!(b instanceof WebGpuBuffer) || b.disposed || !this.finalizer.unregister(b)) return;
+    b.disposed = true;
+    this.liveCount--;
+    this.liveBytes -= b.buffer.size;
+    this.gpu.free(b.buffer);
   }
 
   buf(d: DeviceBuffer): GPUBuffer {
     if (!(d instanceof WebGpuBuffer)) throw new WebGPUError(`webgpu: a buffer of device "${d.device}" reached the webgpu kernels`);
+    if (d.disposed) throw new WebGPUError("webgpu: this tensor was disposed (t.dispose() or gl.webgpu.tidy()); its buffer is gone");
     if (d.gpu !== this.gpu) throw new WebGPUError("webgpu: this tensor belongs to another (older) GPU device; move it again");
     return d.buffer;
   }
 
   private wrap(buffer: GPUBuffer, dtype: DType, n: number, pooled: boolean): WebGpuBuffer {
     const b = new WebGpuBuffer(this.gpu, buffer, dtype, n);
-    if (pooled) this.finalizer.register(b, buffer);
+    if (pooled) {
+      this.finalizer.register(b, buffer, b);
+      this.liveCount++;
+      this.liveBytes += buffer.size;
+    }
     return b;
   }
 
@@ -129,11 +180,23 @@ export class WebGpuDevice implements DeviceKernels {
 
   alloc(dtype: DType, n: number): WebGpuBuffer {
     if (dtype === "float64") throw new DTypeError("webgpu: float64 tensors stay on the CPU (WebGPU has no float64)");
-    return this.wrap(this.gpu.alloc(Math.max(1, n) * 4), dtype, n, true);
+    const b = this.gpu.alloc(Math.max(1, n) * 4);
+    this.handedOut(b.size);
+    return this.wrap(b, dtype, n, true);
   }
 
-  /** A fresh buffer written at creation: it is in no queued command, so the write cannot overtake one. */
+  /**
+   * A buffer holding `values`. A pooled one is written through the queue, which overtakes commands
+   * still being encoded, so those are submitted first; a new one is written at creation.
+   */
   private fresh(values: Float32Array | Int32Array, dtype: DType, pooled: boolean): WebGpuBuffer {
+    const reuse = pooled ? this.gpu.takePooled(Math.max(4, values.byteLength)) : null;
+    if (pooled) this.handedOut(bucket(Math.max(4, values.byteLength)));
+    if (reuse) {
+      this.gpu.submit();
+      if (values.length) this.gpu.device.queue.writeBuffer(reuse, 0, values.buffer, values.byteOffset, values.byteLength);
+      return this.wrap(reuse, dtype, values.length, true);
+    }
     const size = bucket(Math.max(4, values.byteLength));
     const b = this.gpu.device.createBuffer({
       size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, mappedAtCreation: true,

@@ -166,6 +166,10 @@ export class Gpu {
   /** Dispatches encoded since creation (for benchmarks and tests of batching). */
   dispatches = 0;
   submits = 0;
+  /** Storage buffers created by alloc() because the pool had none of the size (for leak checks). */
+  buffersCreated = 0;
+  /** Called when alloc() finds no pooled buffer of `bytes`, before it creates one: a chance to refill the pool. */
+  onPoolMiss: ((bytes: number) => void) | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -235,7 +239,27 @@ export class Gpu {
     }
     const free = this.pool.get(size);
     if (free?.length) return free.pop()!;
+    this.onPoolMiss?.(size);
+    const again = this.pool.get(size);
+    if (again?.length) return again.pop()!;
+    this.buffersCreated++;
     return this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  }
+
+  /** A pooled buffer of at least `bytes` (bucketed), or null when the pool has none of that size. */
+  takePooled(bytes: number): GPUBuffer | null {
+    return this.pool.get(bucket(bytes))?.pop() ?? null;
+  }
+
+  /** Buffers waiting in the pool, and their bytes. */
+  poolStats(): { buffers: number; bytes: number } {
+    let buffers = 0;
+    let bytes = 0;
+    for (const [size, list] of this.pool) {
+      buffers += list.length;
+      bytes += size * list.length;
+    }
+    return { buffers, bytes };
   }
 
   /** Gives a buffer back to the pool; later allocations of its size reuse it. */
