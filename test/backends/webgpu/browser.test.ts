@@ -11,7 +11,8 @@ import { skip } from "./helpers.js";
 
 // The same GPU path in a browser: Chromium's WebGPU (headless, on its SwiftShader Vulkan) runs the
 // browser bundle's gl.webgpu; the page checks a matmul, the GPU LSTM model's loss and gradients
-// against gradlab's CPU autograd in the same page, and that training lowers the loss.
+// against gradlab's CPU autograd in the same page, and that training lowers the loss; then the
+// tensor device (ops, autograd, a fused LSTM layer) against the CPU.
 test("gl.webgpu runs in Chromium through navigator.gpu and matches the CPU there", { skip, timeout: 120_000 }, async () => {
   const built = await esbuild.build({
     stdin: { contents: `import * as gl from ${JSON.stringify(resolve("src/index.ts"))}; window.gl = gl;`, resolveDir: resolve("."), loader: "ts" },
@@ -65,8 +66,23 @@ test("gl.webgpu runs in Chromium through navigator.gpu and matches the CPU there
       }
       for (let i = 0; i < 30; i++) lm.step(x, y);
       const trained = await lm.loss();
-      gpu.destroy();
-      return { product, gpuLoss, cpuLoss: loss.item(), worst, trained, backend: gpu.backend };
+      // The tensor device: ops, autograd and a fused LSTM layer on navigator.gpu, against the CPU.
+      await gl.webgpu.init({ gpu, setDefault: false });
+      const xs = gl.tensor([[0.5, -1, 2], [1.5, 0.25, -0.75]]);
+      const xc = xs.detach().requiresGrad_();
+      const lc = new gl.nn.LSTM({ inputSize: 3, hiddenSize: 4, generator: new gl.Generator(5) });
+      const yc = xc.matmul(xc.t()).softmax(1).sum(0).add(lc.forward(xc.tanh().unsqueeze(1).expand(2, 2, 3))[0].sum());
+      yc.sum().backward();
+      const xd = xs.to("webgpu").requiresGrad_();
+      const ld = new gl.nn.LSTM({ inputSize: 3, hiddenSize: 4, generator: new gl.Generator(5) }).to({ device: "webgpu" });
+      const yd = xd.matmul(xd.t()).softmax(1).sum(0).add(ld.forward(xd.tanh().unsqueeze(1).expand(2, 2, 3))[0].sum());
+      yd.sum().backward();
+      const got = [await yd.toArrayAsync(), await xd.grad!.toArrayAsync(), await ld.parameters()[0].grad!.toArrayAsync()];
+      const want = [yc.toArray(), xc.grad!.toArray(), lc.parameters()[0].grad!.toArray()];
+      let deviceWorst = 0;
+      for (let k = 0; k < 3; k++) for (let i = 0; i < want[k].length; i++) deviceWorst = Math.max(deviceWorst, Math.abs(got[k][i] - want[k][i]) / (1e-4 + Math.abs(want[k][i])));
+      gl.webgpu.shutdown();
+      return { product, gpuLoss, cpuLoss: loss.item(), worst, trained, backend: gpu.backend, deviceWorst, device: yd.device };
     });
     assert.deepEqual(errors, []);
     assert.ok(!("error" in r), JSON.stringify(r));
@@ -75,6 +91,8 @@ test("gl.webgpu runs in Chromium through navigator.gpu and matches the CPU there
     assert.ok(Math.abs(r.gpuLoss! - r.cpuLoss!) < 1e-5, `loss ${r.gpuLoss} vs ${r.cpuLoss}`);
     assert.ok(r.worst! < 1e-3, `largest relative gradient difference ${r.worst}`);
     assert.ok(r.trained! < r.gpuLoss! * 0.7, `loss ${r.gpuLoss} → ${r.trained}`);
+    assert.equal(r.device, "webgpu");
+    assert.ok(r.deviceWorst! < 1e-3, `tensor device vs CPU in the page: largest relative difference ${r.deviceWorst}`);
   } finally {
     await context.close();
     rmSync(profile, { recursive: true, force: true });
