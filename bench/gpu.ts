@@ -1,7 +1,7 @@
 // GPU benchmark (issue 9): the WebGPU GEMM sweep and the S/M LSTM language-model training step.
 //   node --import tsx bench/gpu.ts [--quick] [--json out.json] [--no-torch] [--python path]
 //        [--gemm 8192x768x2048,...] [--configs S,M] [--cells lstm,gru] [--backend vulkan|opengles]
-//        [--timeout s]
+//        [--timeout s] [--no-api]   (--no-api: skip the LM through the tensor API on the device)
 //   node --import tsx bench/gpu.ts --sweep [--quick] [--json out.json] [--sweep-shapes MxKxN[:A][:B],...]
 //        [--sweep-budget s]   (matmul tile × split-K sweep and per-dispatch costs; bench/gpu-sweep.ts)
 // GEMM shapes are M×K×N (C[M,N] = A[M,K]·B[K,N], float32), figures in TFLOP/s. The LM step is
@@ -131,6 +131,66 @@ async function timeLM(gpu: gl.webgpu.Gpu, cfg: LMConfig, cell: "lstm" | "gru"): 
   };
 }
 
+/**
+ * The same LM through the tensor API on the "webgpu" device (nn.Embedding → nn.LSTM/GRU, fused
+ * there → nn.Linear → crossEntropy → backward → optim.Adam): what a user writing PyTorch-style
+ * code gets, against GpuRNNLM's hand-built step. The host encodes every op, so host time counts.
+ */
+async function timeDeviceLM(gpu: gl.webgpu.Gpu, cfg: LMConfig, cell: "lstm" | "gru"): Promise<Record<string, number>> {
+  const { B, T, V, E, H } = cfg;
+  await gl.webgpu.init({ gpu, setDefault: false });
+  const g = gl.manualSeed(0);
+  const emb = new gl.nn.Embedding(V, E, { generator: g }).to({ device: "webgpu" });
+  const rnn = (cell === "lstm" ? new gl.nn.LSTM({ inputSize: E, hiddenSize: H, generator: g }) : new gl.nn.GRU({ inputSize: E, hiddenSize: H, generator: g })).to({ device: "webgpu" });
+  const head = new gl.nn.Linear(H, V, { generator: g }).to({ device: "webgpu" });
+  const opt = new gl.optim.Adam([...emb.parameters(), ...rnn.parameters(), ...head.parameters()], { lr: 1e-3 });
+  const x = gl.tensor(lcg(T * B, V, 1), { dtype: "int32", shape: [T, B], device: "cpu" });
+  const y = gl.tensor(lcg(T * B, V, 2), { dtype: "int32", shape: [T * B], device: "cpu" });
+  const step = (): gl.Tensor => {
+    opt.zeroGrad();
+    const [out] = rnn.forward(emb.forward(x)) as [gl.Tensor, unknown];
+    const loss = gl.crossEntropy(head.forward(out).reshape([-1, V]), y);
+    loss.backward();
+    opt.step();
+    return loss;
+  };
+  const loss0 = await step().itemAsync();
+  const one = performance.now();
+  await step().itemAsync();
+  const firstSeconds = (performance.now() - one) / 1000;
+  const steps = Math.max(2, Math.min(quick ? 5 : 50, Math.round((quick ? 1 : 3) / Math.max(firstSeconds, 1e-4))));
+  const dispatches0 = gpu.dispatches;
+  let hostSeconds = 0;
+  const runs: number[] = [];
+  let last: gl.Tensor | null = null;
+  for (let r = 0; r < (quick ? 2 : 3); r++) {
+    const t0 = performance.now();
+    for (let s = 0; s < steps; s++) {
+      const e0 = performance.now();
+      last = step();
+      hostSeconds += (performance.now() - e0) / 1000;
+    }
+    const loss = await last!.itemAsync();
+    if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss}`);
+    runs.push((performance.now() - t0) / 1000 / steps);
+  }
+  const dispatchesPerStep = (gpu.dispatches - dispatches0) / (steps * runs.length);
+  runs.sort((p, q) => p - q);
+  const tokens = B * T;
+  const mem = gl.webgpu.deviceMemory()!;
+  return {
+    secondsPerStep: runs[0],
+    tokensPerSecond: tokens / runs[0],
+    medianTokensPerSecond: tokens / runs[Math.floor(runs.length / 2)],
+    hostSecondsPerStep: hostSeconds / (steps * runs.length),
+    dispatchesPerStep,
+    stepsPerRun: steps,
+    lossFirst: loss0,
+    lossLast: await last!.itemAsync(),
+    deviceBytesHeld: mem.liveBytes + mem.pooledBytes,
+  };
+}
+
 /** Prints the adapter, its limits and numerical checks on it: the smoke test before a long run. */
 async function probe(): Promise<void> {
   const gpu = await openGpu();
@@ -167,7 +227,9 @@ async function child(): Promise<void> {
       const cfg = CONFIGS[value("--config", "")];
       if (!cfg) throw new Error(`unknown config ${value("--config", "")}`);
       const cell = value("--cell", "lstm") as "lstm" | "gru";
-      result = { kind: "lm", cell, config: cfg.name, key: `${cell}-${cfg.name}`, ...cfg, ...(await timeLM(gpu, cfg, cell)) };
+      const api = kind === "device-lm";
+      const r = api ? await timeDeviceLM(gpu, cfg, cell) : await timeLM(gpu, cfg, cell);
+      result = { kind: "lm", api: api ? "tensor device" : "GpuRNNLM", cell, config: cfg.name, key: `${cell}-${cfg.name}`, ...cfg, ...r };
     }
     result.adapter = { backend: gpu.backend, ...gpu.info };
   } catch (e) {
@@ -255,13 +317,18 @@ async function parent(): Promise<void> {
   const save = (): void => writeFileSync(out, JSON.stringify(results, null, 2) + "\n");
   // LSTM (the issue's figure) first, then the GEMMs, then PyTorch, then GRU: a run cut short loses
   // the least important figures.
-  const lm = (cell: string): Figure[] => configs.map((c) => ({ args: ["--child", "lm", "--config", c.name, "--cell", cell], label: `LM ${cell} ${c.name}` }));
+  // Each LM figure twice: GpuRNNLM's hand-built step, then the same model through the tensor API on the device.
+  const lm = (cell: string): Figure[] =>
+    configs.flatMap((c) => [
+      { args: ["--child", "lm", "--config", c.name, "--cell", cell], label: `LM ${cell} ${c.name}` },
+      ...(has("--no-api") ? [] : [{ args: ["--child", "device-lm", "--config", c.name, "--cell", cell], label: `LM ${cell} ${c.name} (tensor API)` }]),
+    ]);
   const before: Figure[] = [...(cells.includes("lstm") ? lm("lstm") : []), ...gemms.map((g) => ({ args: ["--child", "gemm", "--shape", g], label: `GEMM ${g}` }))];
   const after: Figure[] = cells.includes("gru") ? lm("gru") : [];
   const runFigure = async (f: Figure): Promise<void> => {
     log(`${f.label} ...`);
     const r = await runChild(f, timeoutS);
-    (r.kind === "lm" || f.args[1] === "lm" ? (results.lm as unknown[]) : (results.gemm as unknown[])).push({ label: f.label, ...r });
+    (r.kind === "lm" || f.args[1].endsWith("lm") ? (results.lm as unknown[]) : (results.gemm as unknown[])).push({ label: f.label, ...r });
     save();
     log(`${f.label}: ${r.error ? `FAILED ${String(r.error).split("\n")[0]}` : r.tflops !== undefined ? `${((r.tflops as number) * 1000).toFixed(2)} GFLOP/s` : `${Math.round(r.tokensPerSecond as number)} tokens/s`}${r.exit ? ` (exit ${r.exit})` : ""}`);
   };
@@ -287,7 +354,7 @@ function printTable(results: Record<string, unknown>): void {
   for (const r of results.lm as Record<string, unknown>[]) {
     const ours = r.tokensPerSecond as number | undefined;
     const theirs = torch?.lm?.[r.key as string]?.tokensPerSecond;
-    lines.push(`| LM ${String(r.key ?? r.label)} train (tokens/s) | ${ours ? Math.round(ours) : "failed"} | ${theirs ? Math.round(theirs) : "–"} | ${ours && theirs ? (ours / theirs).toFixed(3) : "–"} |`);
+    lines.push(`| LM ${String(r.key ?? r.label)}${r.api === "tensor device" ? " tensor API" : ""} train (tokens/s) | ${ours ? Math.round(ours) : "failed"} | ${theirs ? Math.round(theirs) : "–"} | ${ours && theirs ? (ours / theirs).toFixed(3) : "–"} |`);
   }
   for (const r of results.gemm as Record<string, unknown>[]) {
     const ours = r.tflops as number | undefined;
