@@ -208,3 +208,28 @@ describe("webgpu device: a language model trains there as on the CPU", { skip },
     assert.ok(mean(gpuLosses.slice(-5)) < 0.6 * mean(gpuLosses.slice(0, 5)), `loss falls: ${gpuLosses[0]} → ${gpuLosses.at(-1)}`);
   });
 });
+
+describe("webgpu device: T5", { skip }, () => {
+  test("the fixture T5's loss and every gradient on the GPU equal the CPU's (padding, ignored labels)", async () => {
+    const CKPT = "test/fixtures/t5/tiny-relu-tied/checkpoint";
+    const cpu = await gl.t5.T5ForConditionalGeneration.fromPretrained(CKPT);
+    const dev = (await gl.t5.T5ForConditionalGeneration.fromPretrained(CKPT)).to({ device: "webgpu" });
+    const inputs = {
+      inputIds: gl.tensor([[5, 6, 7, 1], [8, 9, 1, 0]], { dtype: "int32", device: "cpu" }),
+      attentionMask: gl.tensor([[1, 1, 1, 1], [1, 1, 1, 0]], { dtype: "int32", device: "cpu" }),
+      labels: gl.tensor([[10, 11, 1], [12, 1, -100]], { dtype: "int32", device: "cpu" }),
+    };
+    const want = onCpuRef(() => {
+      const r = cpu.forward(inputs);
+      r.loss!.backward();
+      return r;
+    });
+    const got = dev.forward(inputs);
+    got.loss!.backward();
+    assert.equal(got.logits.device, "webgpu");
+    await near(got.loss!, want.loss!, "loss", 1e-5);
+    await near(got.logits, want.logits, "logits");
+    const gp = new Map(dev.namedParameters());
+    for (const [n, p] of cpu.namedParameters()) await near(gp.get(n)!.grad!, p.grad!, `gradient of ${n}`, 1e-3);
+  });
+});
