@@ -90,6 +90,40 @@ export class Adafactor extends Optimizer<AdafactorOptions> {
     for (let i = 0; i < n; i++) p[i] = p[i] + scale * est[i];
   }
 
+  // On a device: the same steps as tensor ops (nothing read back), written back in place.
+  protected override updateOnDevice(p: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<AdafactorOptions>): void {
+    const { lr, beta2Decay, d, weightDecay: wd, maximize } = group;
+    const eps1 = group.eps[0] ?? MACHINE_EPS[p.dtype as "float32" | "float64"];
+    const eps2 = group.eps[1];
+    const n = p.numel();
+    const step = (state.step as number) + 1;
+    state.step = step;
+    const w = step ** beta2Decay;
+    const rho = Math.min(lr, 1 / step ** 0.5);
+    const lerpInto = (a: Tensor, b: Tensor) => a.copy_(a.add(b.sub(a).mul(w)));
+    const alpha = p.norm().div(n ** 0.5).clamp(eps2).mul(rho);
+    if (wd !== 0) p.copy_(p.mul(1 - lr * wd));
+    const g = maximize ? grad.neg() : grad;
+    const g2 = g.square();
+    let est: Tensor;
+    if (p.ndim > 1) {
+      const R = p.shape[p.ndim - 2];
+      const C = p.shape[p.ndim - 1];
+      const row = state.rowVar as Tensor;
+      const col = state.colVar as Tensor;
+      lerpInto(row, g2.sum(-1, true).div(C));
+      lerpInto(col, g2.sum(-2, true).div(R));
+      est = row.mul(col).div(row.mean(-2, true).clamp(eps1));
+    } else {
+      const v = state.variance as Tensor;
+      lerpInto(v, g2);
+      est = v;
+    }
+    const update = est.clamp(eps1 * eps1).rsqrt().mul(g);
+    const denom = update.norm().div(n ** 0.5 * d).clamp(1);
+    p.copy_(p.sub(update.mul(alpha).div(denom)));
+  }
+
   /** Updates the row/column factors from g and writes the rank-1 variance estimate into `est`. */
   private factoredEstimate(g: Float64Array, shape: readonly number[], state: ParamState, w: number, eps1: number, est: Float64Array): void {
     const R = shape[shape.length - 2];

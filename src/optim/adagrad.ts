@@ -43,4 +43,17 @@ export class Adagrad extends Optimizer<AdagradOptions> {
       p[i] = p[i] + (-clr * g) / std;
     }
   }
+
+  // On a device: the same arithmetic as tensor ops, written back in place.
+  protected override updateOnDevice(p: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<AdagradOptions>): void {
+    const { lr, lrDecay, weightDecay: wd, eps, maximize } = group;
+    const step = (state.step as number) + 1;
+    state.step = step;
+    const sum = state.sum as Tensor;
+    let g = maximize ? grad.neg() : grad;
+    if (wd !== 0) g = g.add(p.mul(wd));
+    sum.copy_(sum.add(g.square()));
+    const clr = lr / (1 + (step - 1) * lrDecay);
+    p.copy_(p.add(g.mul(-clr).div(sum.sqrt().add(eps))));
+  }
 }

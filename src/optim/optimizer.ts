@@ -1,5 +1,5 @@
 import { GradlabError, ShapeError, fmtShape } from "../core/errors.js";
-import { enableGrad } from "../autograd/mode.js";
+import { enableGrad, noGrad } from "../autograd/mode.js";
 import { Tensor } from "../tensor/tensor.js";
 import { type FloatArray, checkParam, deviceGrad, gradData, isDense, paramData, stateTensor } from "./arrays.js";
 import { DeviceError } from "../core/errors.js";
@@ -225,6 +225,10 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     if (this.guards.skipNonFinite) {
       throw new DeviceError(`${this.name}: skipNonFinite reads the gradients back on every step and runs on the CPU only; parameters are on ${dev}`);
     }
+    noGrad(() => this.deviceUpdate(entries));
+  }
+
+  private deviceUpdate(entries: { p: Tensor; group: ParamGroup<O> }[]): void {
     const grads = entries.map(({ p }) => deviceGrad(this.name, p));
     this.lastStepInfo = { call: this.stepCalls, skipped: false, nonFinite: NaN, gradNorm: NaN, clipFraction: NaN, numParams: entries.length };
     const { clipNorm, globalClipNorm, clipValue } = this.guards;
@@ -246,7 +250,7 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
 
   /** Updates one device parameter in place; optimizers with a device kernel override it. */
   protected updateOnDevice(p: Tensor, _grad: Tensor, _state: ParamState, _group: ParamGroup<O>): void {
-    throw new DeviceError(`${this.name} does not run on ${p.device} yet (Adam, AdamW and SGD do); train on the CPU or switch optimizer`);
+    throw new DeviceError(`${this.name} does not run on ${p.device}; train on the CPU or switch optimizer`);
   }
 
   /** Applies the clip guards in place; returns how many gradient values they changed. */

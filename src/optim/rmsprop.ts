@@ -44,4 +44,32 @@ export class RMSprop extends Optimizer<RMSpropOptions> {
     const gavg = centered ? ((state.gradAvg as Tensor).data as FloatArray) : null;
     kernel("rmspropUpdate")(p, grad, sq, buf, gavg, { lr, alpha, eps, weightDecay: wd, momentum, maximize });
   }
+
+  // On a device: the same arithmetic as tensor ops, written back in place.
+  protected override updateOnDevice(p: Tensor, grad: Tensor, state: ParamState, group: ParamGroup<RMSpropOptions>): void {
+    const { lr, alpha, eps, weightDecay: wd, momentum, centered, maximize } = group;
+    state.step = (state.step as number) + 1;
+    if (momentum > 0 && !state.momentumBuffer) state.momentumBuffer = stateTensor(p);
+    if (centered && !state.gradAvg) state.gradAvg = stateTensor(p);
+    let g = maximize ? grad.neg() : grad;
+    if (wd !== 0) g = g.add(p.mul(wd));
+    const sq = state.squareAvg as Tensor;
+    sq.copy_(sq.mul(alpha).add(g.square().mul(1 - alpha)));
+    let avg: Tensor;
+    if (centered) {
+      const gavg = state.gradAvg as Tensor;
+      gavg.copy_(gavg.add(g.sub(gavg).mul(1 - alpha)));
+      avg = sq.sub(gavg.square()).sqrt();
+    } else {
+      avg = sq.sqrt();
+    }
+    avg = avg.add(eps);
+    if (momentum > 0) {
+      const buf = state.momentumBuffer as Tensor;
+      buf.copy_(buf.mul(momentum).add(g.div(avg)));
+      p.copy_(p.sub(buf.mul(lr)));
+    } else {
+      p.copy_(p.sub(g.mul(lr).div(avg)));
+    }
+  }
 }
