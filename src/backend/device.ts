@@ -57,6 +57,10 @@ export interface DeviceKernels {
   indexSelect(x: DeviceView, dim: number, index: Int32Array, out: DeviceBuffer): void;
   /** dst (contiguous, dstShape) rows index[i] along dim += src slice i. */
   indexAdd(dst: DeviceBuffer, dstShape: readonly number[], dim: number, index: Int32Array, src: DeviceView): void;
+  /** out (contiguous over indexShape) = x with coordinate `dim` taken from index. */
+  gather(x: DeviceView, dim: number, index: Int32Array, indexShape: readonly number[], out: DeviceBuffer): void;
+  /** dst (contiguous, dstShape) at [... index[i] at dim ...] += src[i]; src has indexShape. */
+  scatterAdd(dst: DeviceBuffer, dstShape: readonly number[], dim: number, index: Int32Array, indexShape: readonly number[], src: DeviceView): void;
   crossEntropyForward(x: DeviceView, target: Int32Array, ignoreIndex: number, labelSmoothing: number, loss: DeviceBuffer, lse: DeviceBuffer): void;
   crossEntropyBackward(
     x: DeviceView, target: Int32Array, ignoreIndex: number, labelSmoothing: number, lse: DeviceBuffer, gLoss: DeviceView, dx: DeviceBuffer,

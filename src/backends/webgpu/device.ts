@@ -12,89 +12,22 @@ import type { DType, TypedArray } from "../../core/dtype.js";
 import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
 import type { DeviceBuffer, DeviceKernels, DeviceLayerSpec, DeviceLayerWeights, DeviceView } from "../../backend/device.js";
 import { layerBackward, layerForward } from "./device-rnn.js";
+import { gather, indexAdd, indexSelect, scatterAdd } from "./device-index.js";
 import type { AdamHyper, BinaryOp, ReduceOp, SgdHyper, UnaryOp, View } from "../../backend/kernels.js";
 import { GpuTensor } from "./gpu-tensor.js";
 import { matmul as gemm } from "./matmul.js";
 import { type Gpu, WebGPUError, bucket } from "./runtime.js";
 import {
-  ADAM, CE_BACKWARD, CE_FORWARD, EW, type Elem, INDEX_ADD, MAX_RANK, RD, SGD, WG,
-  argReduceSource, binaryExpr, clampExpr, computeType, elementwiseSource, indexSelectSource, reduceSource, unaryExpr,
+  ADAM, CE_BACKWARD, CE_FORWARD, EW, type Elem, MAX_RANK, RD, SGD,
+  argReduceSource, binaryExpr, clampExpr, computeType, elementwiseSource, reduceSource, unaryExpr,
 } from "./strided-source.js";
+import { Uniform, collapse, elem, grid, rows } from "./device-util.js";
+import { contiguousStrides, numel as count } from "../../core/shape.js";
 
 export class WebGpuBuffer implements DeviceBuffer {
   readonly device = "webgpu";
   disposed = false;
   constructor(readonly gpu: Gpu, readonly buffer: GPUBuffer, readonly dtype: DType, readonly length: number) {}
-}
-
-const elem = (d: DType): Elem => (d === "int32" ? "i32" : "f32");
-
-/** 64 words: the size every shader declares for its uniform. */
-class Uniform {
-  readonly u = new Uint32Array(64);
-  private readonly f = new Float32Array(this.u.buffer);
-  private readonly i = new Int32Array(this.u.buffer);
-  set(k: number, v: number): this {
-    this.u[k] = v >>> 0;
-    return this;
-  }
-  setF(k: number, v: number): this {
-    this.f[k] = v;
-    return this;
-  }
-  setI(k: number, v: number): this {
-    this.i[k] = v;
-    return this;
-  }
-  list(k: number, vs: readonly number[]): this {
-    vs.forEach((v, j) => this.set(k + j, v));
-    return this;
-  }
-}
-
-function grid(n: number): [number, number] {
-  const groups = Math.ceil(n / WG);
-  const x = Math.min(groups, 32768);
-  return [Math.max(1, x), Math.ceil(groups / Math.max(1, x))];
-}
-function rows(n: number): [number, number] {
-  const x = Math.min(n, 32768);
-  return [Math.max(1, x), Math.ceil(n / Math.max(1, x))];
-}
-
-/**
- * Merges dims that every operand walks contiguously (stride[d] = stride[d+1]·shape[d+1]) and drops
- * size-1 dims, so most views reach the shader as one or two dims.
- */
-export function collapse(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
-  const keep = shape.map((s, d) => [s, d] as const).filter(([s]) => s !== 1);
-  const outShape: number[] = [];
-  const outStrides: number[][] = strides.map(() => []);
-  for (const [s, d] of keep) {
-    const last = outShape.length - 1;
-    if (last >= 0 && strides.every((st, k) => outStrides[k][last] === st[d] * s)) {
-      outShape[last] *= s;
-      strides.forEach((st, k) => (outStrides[k][last] = st[d]));
-    } else {
-      outShape.push(s);
-      strides.forEach((st, k) => outStrides[k].push(st[d]));
-    }
-  }
-  return { shape: outShape, strides: outStrides };
-}
-
-function contiguousStrides(shape: readonly number[]): number[] {
-  const st = new Array<number>(shape.length);
-  let s = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    st[d] = s;
-    s *= shape[d];
-  }
-  return st;
-}
-
-function count(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }
 
 export class WebGpuDevice implements DeviceKernels {
@@ -172,7 +105,7 @@ export class WebGpuDevice implements DeviceKernels {
     return b;
   }
 
-  private source(key: string, make: () => string): string {
+  source(key: string, make: () => string): string {
     let s = this.sources.get(key);
     if (!s) this.sources.set(key, (s = make()));
     return s;
@@ -189,7 +122,7 @@ export class WebGpuDevice implements DeviceKernels {
    * A buffer holding `values`. A pooled one is written through the queue, which overtakes commands
    * still being encoded, so those are submitted first; a new one is written at creation.
    */
-  private fresh(values: Float32Array | Int32Array, dtype: DType, pooled: boolean): WebGpuBuffer {
+  fresh(values: Float32Array | Int32Array, dtype: DType, pooled: boolean): WebGpuBuffer {
     const reuse = pooled ? this.gpu.takePooled(Math.max(4, values.byteLength)) : null;
     if (pooled) this.handedOut(bucket(Math.max(4, values.byteLength)));
     if (reuse) {
@@ -278,7 +211,7 @@ export class WebGpuDevice implements DeviceKernels {
     this.gpu.dispatch(code, u.u.buffer, [...ins.map((v) => this.buf(v.buf)), this.buf(out.buf)], grid(n));
   }
 
-  private outView(out: DeviceBuffer, shape: readonly number[]): DeviceView {
+  outView(out: DeviceBuffer, shape: readonly number[]): DeviceView {
     return { buf: out, shape, strides: contiguousStrides(shape), offset: 0 };
   }
 
@@ -322,7 +255,7 @@ export class WebGpuDevice implements DeviceKernels {
     this.elementwise("copy", "x", ct, [src], dst, true);
   }
 
-  private contiguous(x: DeviceView): DeviceView {
+  contiguous(x: DeviceView): DeviceView {
     const st = contiguousStrides(x.shape);
     if (x.shape.every((s, i) => s === 1 || x.strides[i] === st[i])) return x;
     const t = this.alloc(x.buf.dtype, count(x.shape));
@@ -384,42 +317,19 @@ export class WebGpuDevice implements DeviceKernels {
   }
 
   indexSelect(x: DeviceView, dim: number, index: Int32Array, out: DeviceBuffer): void {
-    const n = index.length;
-    const outer = count(x.shape.slice(0, dim));
-    const inner = count(x.shape.slice(dim + 1));
-    const total = outer * n * inner;
-    if (total === 0) return;
-    // [outer, size, inner] through strides: the outer and inner dims must each walk one stride.
-    const o = collapse(x.shape.slice(0, dim), [x.strides.slice(0, dim)]);
-    const c = collapse(x.shape.slice(dim + 1), [x.strides.slice(dim + 1)]);
-    if (o.shape.length > 1 || c.shape.length > 1) {
-      this.indexSelect(this.contiguous(x), dim, index, out);
-      return;
-    }
-    const e = elem(x.buf.dtype);
-    const ids = this.fresh(index, "int32", true);
-    const u = new Uniform().list(0, [total, n, inner, 0, x.offset, o.strides[0][0] ?? 0, x.strides[dim], c.strides[0][0] ?? 0]);
-    this.gpu.dispatch(this.source(`isel|${e}`, () => indexSelectSource(e)), u.u.buffer, [this.buf(x.buf), ids.buffer, this.buf(out)], grid(total));
+    indexSelect(this, x, dim, index, out);
   }
 
   indexAdd(dst: DeviceBuffer, dstShape: readonly number[], dim: number, index: Int32Array, src: DeviceView): void {
-    if (dst.dtype !== "float32") throw new DTypeError("webgpu indexAdd: float32 tensors only");
-    const V = dstShape[dim];
-    const outer = count(dstShape.slice(0, dim));
-    const inner = count(dstShape.slice(dim + 1));
-    const total = outer * V * inner;
-    if (total === 0 || index.length === 0) return;
-    const s = this.contiguousAt0(src);
-    const offsets = new Int32Array(V + 1);
-    for (const v of index) offsets[v + 1]++;
-    for (let v = 0; v < V; v++) offsets[v + 1] += offsets[v];
-    const fillAt = offsets.slice(0, V);
-    const order = new Int32Array(index.length);
-    index.forEach((v, j) => (order[fillAt[v]++] = j));
-    const off = this.fresh(offsets, "int32", true);
-    const ord = this.fresh(order, "int32", true);
-    const u = new Uniform().list(0, [total, V, inner, index.length]);
-    this.gpu.dispatch(INDEX_ADD, u.u.buffer, [this.buf(s.buf), off.buffer, ord.buffer, this.buf(dst)], grid(total));
+    indexAdd(this, dst, dstShape, dim, index, src);
+  }
+
+  gather(x: DeviceView, dim: number, index: Int32Array, indexShape: readonly number[], out: DeviceBuffer): void {
+    gather(this, x, dim, index, indexShape, out);
+  }
+
+  scatterAdd(dst: DeviceBuffer, dstShape: readonly number[], dim: number, index: Int32Array, indexShape: readonly number[], src: DeviceView): void {
+    scatterAdd(this, dst, dstShape, dim, index, indexShape, src);
   }
 
   crossEntropyForward(x: DeviceView, target: Int32Array, ignoreIndex: number, ls: number, loss: DeviceBuffer, lse: DeviceBuffer): void {

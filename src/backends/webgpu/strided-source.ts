@@ -12,7 +12,7 @@ export type Elem = "f32" | "i32";
 
 // Float classification through the bits: WGSL lets compilers assume finite floats, so x != x
 // is not a safe NaN test.
-const HELPERS = /* wgsl */ `
+export const HELPERS = /* wgsl */ `
 @group(0) @binding(0) var<uniform> U: array<vec4<u32>, 16>;
 fn w(k: u32) -> u32 { return U[k / 4u][k % 4u]; }
 fn wf(k: u32) -> f32 { return bitcast<f32>(w(k)); }
@@ -288,52 +288,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
   Y[i] = i32(bi);
 }`;
 }
-
-/**
- * Rows of X along one dim picked by ids: the output (contiguous) is viewed as [outer, n, inner]
- * and X as [outer, size, inner] through its strides (words 0 total, 1 n, 2 inner, 4 offset,
- * 5 outer stride... see the host code).
- */
-export const indexSelectSource = (e: Elem): string => /* wgsl */ `${HELPERS}
-@group(0) @binding(1) var<storage, read> X: array<${e}>;
-@group(0) @binding(2) var<storage, read> ids: array<i32>;
-@group(0) @binding(3) var<storage, read_write> Y: array<${e}>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat(wg, nwg, li);
-  if (i >= w(0u)) { return; }
-  let n = w(1u);
-  let inner = w(2u);
-  let c = i % inner;
-  let r = (i / inner) % n;
-  let o = i / (inner * n);
-  Y[i] = X[w(4u) + o * w(5u) + u32(ids[r]) * w(6u) + c * w(7u)];
-}`;
-
-/**
- * dst [outer, V, inner] += src [outer, n, inner] (contiguous) at rows ids, without float atomics:
- * each destination element sums the source rows whose id is its row, found through a CSR index
- * (positions sorted by id, stably), so the sums are exact-order and deterministic.
- */
-export const INDEX_ADD = /* wgsl */ `${HELPERS}
-@group(0) @binding(1) var<storage, read> S: array<f32>;
-@group(0) @binding(2) var<storage, read> offsets: array<i32>;
-@group(0) @binding(3) var<storage, read> order: array<i32>;
-@group(0) @binding(4) var<storage, read_write> D: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat(wg, nwg, li);
-  if (i >= w(0u)) { return; }
-  let V = w(1u);
-  let inner = w(2u);
-  let n = w(3u);
-  let c = i % inner;
-  let v = (i / inner) % V;
-  let o = i / (inner * V);
-  var s = D[i];
-  for (var j = offsets[v]; j < offsets[v + 1u]; j++) { s += S[(o * n + u32(order[j])) * inner + c]; }
-  D[i] = s;
-}`;
 
 /** Per row of x [N, C] (contiguous): lse and the (label-smoothed) loss at the target; ignored rows 0. */
 export const CE_FORWARD = /* wgsl */ `${HELPERS}

@@ -96,7 +96,8 @@ function compositeRows(x: Tensor, safe: Int32Array, keep: Int32Array, labelSmoot
     const smooth = logp.sum(1).neg().div(C);
     loss = loss.mul(1 - labelSmoothing).add(smooth.mul(labelSmoothing));
   }
-  return loss.mul(new Tensor(keep, [n]).to(loss.dtype));
+  const weight = new Tensor(keep, [n]).to(loss.dtype);
+  return loss.mul(loss.dev ? weight.toDevice(loss.device) : weight);
 }
 
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
@@ -115,7 +116,8 @@ export function nllLoss(logProbs: Tensor, target: Tensor, opts: { reduction?: Re
   const tv = target.toArray();
   const safe = Int32Array.from(tv, (k) => (k === ignoreIndex ? 0 : k));
   const keep = new Tensor(Int32Array.from(tv, (k) => (k === ignoreIndex ? 0 : 1)), [tv.length]);
-  const loss = gather(logProbs, 1, new Tensor(safe, [tv.length, 1])).reshape([-1]).neg().mul(keep.to(logProbs.dtype));
+  const weight = keep.to(logProbs.dtype);
+  const loss = gather(logProbs, 1, new Tensor(safe, [tv.length, 1])).reshape([-1]).neg().mul(logProbs.dev ? weight.toDevice(logProbs.device) : weight);
   if (reduction === "mean") return loss.sum().div(keep.sum().item());
   return reduce(loss, reduction, "nllLoss");
 }

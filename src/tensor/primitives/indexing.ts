@@ -1,13 +1,12 @@
-import { allocate } from "../../core/dtype.js";
 import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
-import { normDim, numel } from "../../core/shape.js";
+import { normDim } from "../../core/shape.js";
 import { kernel } from "../../backend/registry.js";
 import { record } from "../record.js";
 import { Tensor } from "../tensor.js";
-import { slice } from "./movement.js";
+import { clone, slice } from "./movement.js";
 import { requireInt } from "./util.js";
 import { DeviceError } from "../../core/errors.js";
-import { dv, emptyOn, onDevice, zerosOn } from "../device.js";
+import { deviceOf, dv, emptyOn, onDevice, zerosOn } from "../device.js";
 
 function hostIndex(op: string, index: Tensor): void {
   if (index.dev) {
@@ -15,10 +14,6 @@ function hostIndex(op: string, index: Tensor): void {
   }
 }
 
-function cpuOnly(op: string, ...ts: Tensor[]): void {
-  const t = ts.find((x) => x.dev);
-  if (t) throw new DeviceError(`${op} does not run on ${t.device} yet; use indexSelect/embedding there, or compute on the CPU`);
-}
 
 function checkRange(op: string, index: Tensor, size: number, dim: number): void {
   if (index.numel() === 0) return;
@@ -34,7 +29,7 @@ function checkRange(op: string, index: Tensor, size: number, dim: number): void 
 /** out[i][j] = x[index[i][j]][j] (dim 0), etc.; index has x's rank. Gradient: scatter-add. */
 export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   requireInt("gather", index);
-  cpuOnly("gather", x, index);
+  hostIndex("gather", index);
   const d = normDim("gather", dim, x.ndim);
   if (index.ndim !== x.ndim) {
     throw new ShapeError(`gather: index ${fmtShape(index.shape)} must have the same number of dims as the input ${fmtShape(x.shape)}`);
@@ -45,16 +40,19 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
     }
   }
   checkRange("gather", index, x.shape[d] ?? 1, d);
-  const out = new Tensor(allocate(x.dtype, numel(index.shape)), [...index.shape]);
-  kernel("gather")(x, d, index, out.data);
-  record("gather", [out], [x], ([g]) => [scatterAdd(new Tensor(allocate(g.dtype, x.numel()), [...x.shape]), d, index, g)]);
+  const k = onDevice(x.device);
+  const out = emptyOn(x.device, x.dtype, index.shape);
+  if (k) k.gather(dv(x, k), d, index.toArray() as Int32Array, index.shape, out.dev!);
+  else kernel("gather")(x, d, index, out.data);
+  record("gather", [out], [x], ([g]) => [scatterAdd(zerosOn(g.device, g.dtype, x.shape), d, index, g)]);
   return out;
 }
 
 /** A copy of `base` with src added at the positions index gives along dim (autograd-aware). */
 export function scatterAdd(base: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
   requireInt("scatterAdd", index);
-  cpuOnly("scatterAdd", base, index, src);
+  hostIndex("scatterAdd", index);
+  const dev = deviceOf("scatterAdd", base, src);
   const d = normDim("scatterAdd", dim, base.ndim);
   if (src.dtype !== base.dtype) {
     throw new DTypeError(`scatterAdd: src must have the input's dtype ${base.dtype}, got ${src.dtype}`);
@@ -76,8 +74,10 @@ export function scatterAdd(base: Tensor, dim: number, index: Tensor, src: Tensor
   // Only the index-shaped corner of src is added (PyTorch's rule); slicing keeps its gradient.
   let part = src;
   for (let i = 0; i < src.ndim; i++) if (src.shape[i] > index.shape[i]) part = slice(part, i, 0, index.shape[i]);
-  const out = new Tensor(base.toArray(), [...base.shape]);
-  kernel("scatterAdd")(out.data, out.shape, d, index, part);
+  const k = onDevice(dev);
+  const out = k ? clone(base.detach()) : new Tensor(base.toArray(), [...base.shape]);
+  if (k) k.scatterAdd(out.dev!, out.shape, d, index.toArray() as Int32Array, index.shape, dv(part, k));
+  else kernel("scatterAdd")(out.data, out.shape, d, index, part);
   record("scatterAdd", [out], [base, part], ([g]) => [g, part.requiresGrad ? gather(g, d, index) : null]);
   return out;
 }

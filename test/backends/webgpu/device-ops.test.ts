@@ -1,6 +1,7 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import * as gl from "../../../src/index.js";
+import { crossEntropyComposite } from "../../../src/tensor/ops/loss.js";
 import type { Tensor } from "../../../src/index.js";
 import { assertNear as near, rand, skip, useGpu } from "./helpers.js";
 
@@ -206,6 +207,28 @@ describe("webgpu device: products, movement and indexing equal the reference", {
     }));
 });
 
+describe("webgpu device: gather and scatter-add equal the reference", { skip }, () => {
+  const idx = (rows: number[][]) => gl.tensor(rows, { dtype: "int32", device: "cpu" });
+  test("gather along dims 0 and 1 with repeats (its gradient is a scatter-add)", () =>
+    conform("gather", {
+      inputs: () => [t([4, 5], 60)],
+      fn: (x) => gl.cat([x.gather(0, idx([[3, 0, 3, 1, 3], [0, 0, 2, 2, 1]])).flatten(), x.t().gather(1, idx([[1, 1], [0, 3], [2, 2]])).flatten()], 0),
+    }));
+  test("scatterAdd into a base from a larger src (only the index-shaped corner adds)", () =>
+    conform("scatterAdd", {
+      inputs: () => [t([3, 4], 61), t([3, 5], 62)],
+      fn: (base, src) => gl.scatterAdd(base.mul(2), 1, idx([[0, 0, 3], [2, 1, 2], [3, 3, 3]]), src).mul(base),
+    }));
+  test("nllLoss and the composite cross-entropy (gather-based) with an ignored target", () =>
+    conform("nll", {
+      inputs: () => [t([5, 4], 63)],
+      fn: (x) => {
+        const target = gl.tensor([1, 0, 3, -100, 2], { dtype: "int32", device: "cpu" });
+        return gl.cat([gl.nllLoss(x.logSoftmax(1), target).reshape([1]), crossEntropyComposite(x, target, { labelSmoothing: 0.2 }).reshape([1])], 0);
+      },
+    }));
+});
+
 describe("webgpu device: losses and layers' functions equal the reference", { skip }, () => {
   const targets = () => gl.tensor([2, 0, 4, 1, -100, 3], { dtype: "int32", device: "cpu" });
   for (const opts of [{}, { reduction: "sum" as const }, { reduction: "none" as const }, { labelSmoothing: 0.1 }]) {
@@ -242,7 +265,6 @@ describe("webgpu device: errors and transfers", { skip }, () => {
     assert.throws(() => g.to("float64"), /float64/);
     const ids = gl.tensor([0, 1], { dtype: "int32" }).to("webgpu");
     assert.throws(() => g.indexSelect(0, ids), /index must be a CPU tensor/);
-    assert.throws(() => g.gather(0, gl.tensor([0], { dtype: "int32" })), /gather does not run on webgpu/);
     assert.throws(() => g.to("cpu"), /await t\.cpu\(\)/);
     assert.throws(() => g.to("tpu"), /unknown device "tpu"/);
     assert.throws(() => gl.tensor([1]).requiresGrad_().mul(2).to("webgpu"), /cannot flow back/);

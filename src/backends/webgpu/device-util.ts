@@ -1,0 +1,58 @@
+import type { DType } from "../../core/dtype.js";
+import { type Elem, WG } from "./strided-source.js";
+
+export const elem = (d: DType): Elem => (d === "int32" ? "i32" : "f32");
+
+/** 64 words: the size every shader declares for its uniform. */
+export class Uniform {
+  readonly u = new Uint32Array(64);
+  private readonly f = new Float32Array(this.u.buffer);
+  private readonly i = new Int32Array(this.u.buffer);
+  set(k: number, v: number): this {
+    this.u[k] = v >>> 0;
+    return this;
+  }
+  setF(k: number, v: number): this {
+    this.f[k] = v;
+    return this;
+  }
+  setI(k: number, v: number): this {
+    this.i[k] = v;
+    return this;
+  }
+  list(k: number, vs: readonly number[]): this {
+    vs.forEach((v, j) => this.set(k + j, v));
+    return this;
+  }
+}
+
+export function grid(n: number): [number, number] {
+  const groups = Math.ceil(n / WG);
+  const x = Math.min(groups, 32768);
+  return [Math.max(1, x), Math.ceil(groups / Math.max(1, x))];
+}
+export function rows(n: number): [number, number] {
+  const x = Math.min(n, 32768);
+  return [Math.max(1, x), Math.ceil(n / Math.max(1, x))];
+}
+
+/**
+ * Merges dims that every operand walks contiguously (stride[d] = stride[d+1]·shape[d+1]) and drops
+ * size-1 dims, so most views reach the shader as one or two dims.
+ */
+export function collapse(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+  const keep = shape.map((s, d) => [s, d] as const).filter(([s]) => s !== 1);
+  const outShape: number[] = [];
+  const outStrides: number[][] = strides.map(() => []);
+  for (const [s, d] of keep) {
+    const last = outShape.length - 1;
+    if (last >= 0 && strides.every((st, k) => outStrides[k][last] === st[d] * s)) {
+      outShape[last] *= s;
+      strides.forEach((st, k) => (outStrides[k][last] = st[d]));
+    } else {
+      outShape.push(s);
+      strides.forEach((st, k) => outStrides[k].push(st[d]));
+    }
+  }
+  return { shape: outShape, strides: outStrides };
+}
