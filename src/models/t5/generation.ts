@@ -8,8 +8,8 @@
  * done in float32, as in PyTorch, so that ties and near-ties resolve the same way.
  */
 import { noGrad } from "../../autograd/mode.js";
-import { GradlabError, ShapeError, fmtShape } from "../../core/errors.js";
-import { type Generator, defaultGenerator } from "../../core/rng.js";
+import { DeviceError, GradlabError, ShapeError, fmtShape } from "../../core/errors.js";
+import { type Generator as Rng, defaultGenerator } from "../../core/rng.js";
 import { Tensor } from "../../tensor/tensor.js";
 import type { BlockCache } from "../../nn/t5/layers.js";
 import type { T5ForConditionalGeneration } from "./model.js";
@@ -30,7 +30,7 @@ export interface GenerateOptions {
   topK?: number;
   /** Keep the smallest set of tokens whose probability reaches topP when sampling (default 1). */
   topP?: number;
-  generator?: Generator;
+  generator?: Rng;
   decoderStartTokenId?: number;
   eosTokenId?: number;
   padTokenId?: number;
@@ -46,10 +46,22 @@ interface Resolved {
   pad: number;
 }
 
+type Logits = Float32Array | Float64Array;
+
+/**
+ * The decoding loops are generators that yield each step's logits tensor and receive its values:
+ * generate() reads them synchronously (CPU), generateAsync() awaits them (any device), and both
+ * run the same search.
+ */
+type Search = Generator<Tensor, Tensor, Logits>;
+
 /** Runs the decoder on one token per row; returns the last position's logits, [rows, vocab] flat. */
-function step(model: T5ForConditionalGeneration, tokens: Int32Array, enc: Tensor, encMask: Tensor | null, cache: BlockCache[] | null): { logits: Float32Array | Float64Array; cache: BlockCache[] } {
+function* step(
+  model: T5ForConditionalGeneration, tokens: Int32Array, enc: Tensor, encMask: Tensor | null, cache: BlockCache[] | null,
+): Generator<Tensor, { logits: Logits; cache: BlockCache[] }, Logits> {
   const r = model.decode(new Tensor(tokens, [tokens.length, 1]), enc, { encoderAttentionMask: encMask, cache });
-  return { logits: r.logits.toArray() as Float32Array | Float64Array, cache: r.cache };
+  const logits = yield r.logits;
+  return { logits, cache: r.cache };
 }
 
 function reorderCache(cache: BlockCache[], rows: Int32Array): BlockCache[] {
@@ -87,7 +99,7 @@ export function warpLogits(row: Float64Array, temperature: number, topK: number,
 }
 
 /** A token drawn with probability softmax(row). */
-export function sampleLogits(row: Float64Array, gen: Generator = defaultGenerator): number {
+export function sampleLogits(row: Float64Array, gen: Rng = defaultGenerator): number {
   let m = -Infinity;
   for (const v of row) m = Math.max(m, v);
   let total = 0;
@@ -109,7 +121,7 @@ function argmaxRow(logits: Float32Array | Float64Array, at: number, V: number): 
   return best;
 }
 
-function greedyOrSample(model: T5ForConditionalGeneration, enc: Tensor, mask: Tensor | null, r: Resolved, opts: GenerateOptions): Tensor {
+function* greedyOrSample(model: T5ForConditionalGeneration, enc: Tensor, mask: Tensor | null, r: Resolved, opts: GenerateOptions): Search {
   const B = enc.shape[0];
   const V = model.config.vocabSize;
   const gen = opts.generator ?? defaultGenerator;
@@ -119,7 +131,7 @@ function greedyOrSample(model: T5ForConditionalGeneration, enc: Tensor, mask: Te
   let tokens = new Int32Array(B).fill(r.start);
   let cache: BlockCache[] | null = null;
   while (seqs[0].length < r.maxLength) {
-    const s = step(model, tokens, enc, mask, cache);
+    const s: { logits: Logits; cache: BlockCache[] } = yield* step(model, tokens, enc, mask, cache);
     cache = s.cache;
     tokens = new Int32Array(B);
     for (let b = 0; b < B; b++) {
@@ -148,7 +160,7 @@ function topk(values: Float32Array, k: number): Int32Array {
   return Int32Array.from(idx.slice(0, k));
 }
 
-function beamSearch(model: T5ForConditionalGeneration, enc0: Tensor, mask0: Tensor | null, r: Resolved, opts: GenerateOptions): Tensor {
+function* beamSearch(model: T5ForConditionalGeneration, enc0: Tensor, mask0: Tensor | null, r: Resolved, opts: GenerateOptions): Search {
   const K = opts.numBeams ?? 1;
   const lp = opts.lengthPenalty ?? 1;
   const early = opts.earlyStopping ?? false;
@@ -175,7 +187,7 @@ function beamSearch(model: T5ForConditionalGeneration, enc0: Tensor, mask0: Tens
   let cur = 1;
   for (;;) {
     const tokens = Int32Array.from({ length: B * K }, (_, i) => runSeq[i * L + cur - 1]);
-    const s = step(model, tokens, enc, mask, cache);
+    const s: { logits: Logits; cache: BlockCache[] } = yield* step(model, tokens, enc, mask, cache);
     const logp = logSoftmaxRows(s.logits, B * K, V);
     let allHit = true;
     for (let b = 0; b < B; b++) {
@@ -286,7 +298,8 @@ function checkCount(what: string, v: unknown, min: number): number {
   return v;
 }
 
-export function generate(model: T5ForConditionalGeneration, inputIds: Tensor, opts: GenerateOptions = {}): Tensor {
+/** Checks the options and starts the search (the encoder runs here, without gradients). */
+function search(model: T5ForConditionalGeneration, inputIds: Tensor, opts: GenerateOptions): Search {
   if (!(inputIds instanceof Tensor) || inputIds.dtype !== "int32" || inputIds.ndim !== 2) {
     throw new ShapeError(`generate: inputIds must be an int32 tensor [batch, length], got ${inputIds instanceof Tensor ? `${inputIds.dtype} ${fmtShape(inputIds.shape)}` : typeof inputIds}`);
   }
@@ -305,14 +318,52 @@ export function generate(model: T5ForConditionalGeneration, inputIds: Tensor, op
   if (numBeams > 1 && opts.doSample) throw new GradlabError("generate: beam sampling (doSample with numBeams > 1) is not supported; use one or the other");
   const mask = opts.attentionMask ?? defaultAttentionMask(inputIds, r.pad, r.eos);
   if (mask.shape.join() !== inputIds.shape.join()) throw new ShapeError(`generate: attentionMask ${fmtShape(mask.shape)} must match inputIds ${fmtShape(inputIds.shape)}`);
+  const enc = noGrad(() => model.encode(inputIds, mask).lastHiddenState);
+  return numBeams > 1 ? beamSearch(model, enc, mask, r, { ...opts, numBeams }) : greedyOrSample(model, enc, mask, r, opts);
+}
+
+/** Runs a search in eval mode without gradients, reading each step's logits with `read`. */
+function drive(model: T5ForConditionalGeneration, begin: () => Search, read: (t: Tensor) => Logits): Tensor;
+function drive(model: T5ForConditionalGeneration, begin: () => Search, read: (t: Tensor) => Promise<Logits>): Promise<Tensor>;
+function drive(model: T5ForConditionalGeneration, begin: () => Search, read: (t: Tensor) => Logits | Promise<Logits>): Tensor | Promise<Tensor> {
   const wasTraining = model.training;
-  model.eval();
-  try {
-    return noGrad(() => {
-      const enc = model.encode(inputIds, mask).lastHiddenState;
-      return numBeams > 1 ? beamSearch(model, enc, mask, r, { ...opts, numBeams }) : greedyOrSample(model, enc, mask, r, opts);
-    });
-  } finally {
-    model.train(wasTraining);
+  // Each resumption runs in eval mode without gradients; the mode is restored between them, so an
+  // asynchronous search never leaves it changed while it waits.
+  const resume = (g: Search | null, v?: Logits) => {
+    model.eval();
+    try {
+      return noGrad(() => (g ? g.next(v as Logits) : { g: begin() }));
+    } finally {
+      model.train(wasTraining);
+    }
+  };
+  const g = (resume(null) as { g: Search }).g;
+  let r = resume(g) as IteratorResult<Tensor, Tensor>;
+  const loop = (): Tensor | Promise<Tensor> => {
+    while (!r.done) {
+      const v = read(r.value);
+      if (v instanceof Promise) {
+        return v.then((logits) => {
+          r = resume(g, logits) as IteratorResult<Tensor, Tensor>;
+          return loop();
+        });
+      }
+      r = resume(g, v) as IteratorResult<Tensor, Tensor>;
+    }
+    return r.value;
+  };
+  return loop();
+}
+
+export function generate(model: T5ForConditionalGeneration, inputIds: Tensor, opts: GenerateOptions = {}): Tensor {
+  const dev = model.shared.weight.device;
+  if (dev !== "cpu") {
+    throw new DeviceError(`generate: the model is on ${dev}, where each step's logits come back asynchronously; use \`await generateAsync(model, inputIds, opts)\``);
   }
+  return drive(model, () => search(model, inputIds, opts), (t) => t.toArray() as Logits);
+}
+
+/** generate() for a model on any device: each step's logits are awaited (one read per step). */
+export function generateAsync(model: T5ForConditionalGeneration, inputIds: Tensor, opts: GenerateOptions = {}): Promise<Tensor> {
+  return drive(model, () => search(model, inputIds, opts), (t) => t.toArrayAsync() as Promise<Logits>);
 }

@@ -4,7 +4,7 @@ export { SentencePieceProcessor, type SentencePieceEncoding } from "../../data/s
 export { trainUnigramModel, type UnigramTrainerOptions } from "../../data/sentencepiece/trainer.js";
 export { T5ForConditionalGeneration, IGNORE_INDEX, type T5ForwardInputs, type T5ForwardOutputs } from "./model.js";
 export { loadT5Weights } from "./pretrained.js";
-export { generate, warpLogits, sampleLogits, defaultAttentionMask, type GenerateOptions } from "./generation.js";
+export { generate, generateAsync, warpLogits, sampleLogits, defaultAttentionMask, type GenerateOptions } from "./generation.js";
 export { type T5Config, type T5ConfigInput, type T5Activation, parseT5Config, t5Config, t5ConfigToJSON } from "../../nn/t5/config.js";
 export { T5Attention, relativePositionBucket, type KeyValue } from "../../nn/t5/attention.js";
 export { T5LayerNorm, T5Block, T5LayerFF, T5DenseActDense, T5DenseGatedActDense, T5LayerSelfAttention, T5LayerCrossAttention, type BlockCache } from "../../nn/t5/layers.js";

@@ -16,7 +16,7 @@ import { type T5Config, type T5ConfigInput, parseT5Config, t5Config } from "../.
 import { T5Attention } from "../../nn/t5/attention.js";
 import { T5DenseActDense, T5DenseGatedActDense, T5LayerNorm, type BlockCache } from "../../nn/t5/layers.js";
 import { T5Stack } from "../../nn/t5/stack.js";
-import { type GenerateOptions, generate } from "./generation.js";
+import { type GenerateOptions, generate, generateAsync } from "./generation.js";
 
 export interface T5ForwardInputs {
   /** int32 [batch, sourceLength]. */
@@ -208,4 +208,9 @@ export class T5ForConditionalGeneration extends Module {
   generate(inputIds: Tensor, opts: GenerateOptions = {}): Tensor {
     return generate(this, inputIds, opts);
   }
+  /** generate() on any device: each step's logits are read back asynchronously. */
+  generateAsync(inputIds: Tensor, opts: GenerateOptions = {}): Promise<Tensor> {
+    return generateAsync(this, inputIds, opts);
+  }
+
 }

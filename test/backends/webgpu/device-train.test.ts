@@ -236,4 +236,22 @@ describe("webgpu device: T5", { skip }, () => {
     const gp = new Map(dev.namedParameters());
     for (const [n, p] of cpu.namedParameters()) await near(gp.get(n)!.grad!, p.grad!, `gradient of ${n}`, 1e-3);
   });
+
+  test("generateAsync on the GPU gives the CPU's greedy and beam outputs; generate() there says to use it", async () => {
+    const CKPT = "test/fixtures/t5/tiny-relu-tied/checkpoint";
+    const cpu = await gl.t5.T5ForConditionalGeneration.fromPretrained(CKPT);
+    const dev = (await gl.t5.T5ForConditionalGeneration.fromPretrained(CKPT)).to({ device: "webgpu" });
+    const ids = gl.tensor([[5, 6, 7, 1], [8, 9, 1, 0]], { dtype: "int32", device: "cpu" });
+    for (const opts of [{ maxNewTokens: 6 }, { maxNewTokens: 6, numBeams: 3 }]) {
+      const want = onCpuRef(() => cpu.generate(ids, opts)).tolist();
+      const got = await dev.generateAsync(ids, opts);
+      assert.equal(got.device, "cpu", "token ids come back on the host");
+      assert.deepEqual(got.tolist(), want, JSON.stringify(opts));
+      assert.deepEqual((await cpu.generateAsync(ids, opts)).tolist(), want, "generateAsync on the CPU too");
+    }
+    assert.throws(() => dev.generate(ids), /use `await generateAsync/);
+    dev.train();
+    await dev.generateAsync(ids, { maxNewTokens: 2 });
+    assert.equal(dev.training, true, "training mode is restored after the search");
+  });
 });
