@@ -88,17 +88,17 @@ async function timeGemm(gpu: gl.webgpu.Gpu, M: number, K: number, N: number): Pr
   return { seconds: times[0], median: times[Math.floor(times.length / 2)], tflops: flops / times[0] / 1e12, itersPerSubmit: iters };
 }
 
-async function timeLM(gpu: gl.webgpu.Gpu, cfg: LMConfig, cell: "lstm" | "gru"): Promise<Record<string, number>> {
-  const { B, T, V, E, H } = cfg;
-  gl.manualSeed(0);
-  const model = gl.webgpu.GpuRNNLM.create(gpu, { vocabSize: V, embeddingDim: E, hiddenSize: H, lr: 1e-3, cell });
-  const x = gl.tensor(lcg(T * B, V, 1), { dtype: "int32", shape: [T, B] });
-  const y = gl.tensor(lcg(T * B, V, 2), { dtype: "int32", shape: [T * B] });
-  model.step(x, y);
-  const loss0 = await model.loss();
+/**
+ * Times `step` (encoding one training step) in runs of equal length, each ended by `loss()` (the
+ * read that waits for the GPU): tokens/s of the best and median run, host time spent encoding,
+ * dispatches per step, and the loss before and after.
+ */
+async function timeSteps(gpu: gl.webgpu.Gpu, tokens: number, step: () => void, loss: () => Promise<number>): Promise<Record<string, number>> {
+  step();
+  const loss0 = await loss();
   const one = performance.now();
-  model.step(x, y);
-  await model.loss();
+  step();
+  await loss();
   const firstSeconds = (performance.now() - one) / 1000;
   const steps = Math.max(2, Math.min(quick ? 5 : 50, Math.round((quick ? 1 : 3) / Math.max(firstSeconds, 1e-4))));
   const dispatches0 = gpu.dispatches;
@@ -108,17 +108,15 @@ async function timeLM(gpu: gl.webgpu.Gpu, cfg: LMConfig, cell: "lstm" | "gru"): 
     const t0 = performance.now();
     for (let s = 0; s < steps; s++) {
       const e0 = performance.now();
-      model.step(x, y);
+      step();
       hostSeconds += (performance.now() - e0) / 1000;
     }
-    const loss = await model.loss();
-    if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss}`);
+    const l = await loss();
+    if (!Number.isFinite(l)) throw new Error(`the loss became ${l}`);
     runs.push((performance.now() - t0) / 1000 / steps);
   }
   const dispatchesPerStep = (gpu.dispatches - dispatches0) / (steps * runs.length);
-  const lossN = await model.loss();
   runs.sort((p, q) => p - q);
-  const tokens = B * T;
   return {
     secondsPerStep: runs[0],
     tokensPerSecond: tokens / runs[0],
@@ -127,8 +125,17 @@ async function timeLM(gpu: gl.webgpu.Gpu, cfg: LMConfig, cell: "lstm" | "gru"): 
     dispatchesPerStep,
     stepsPerRun: steps,
     lossFirst: loss0,
-    lossLast: lossN,
+    lossLast: await loss(),
   };
+}
+
+async function timeLM(gpu: gl.webgpu.Gpu, cfg: LMConfig, cell: "lstm" | "gru"): Promise<Record<string, number>> {
+  const { B, T, V, E, H } = cfg;
+  gl.manualSeed(0);
+  const model = gl.webgpu.GpuRNNLM.create(gpu, { vocabSize: V, embeddingDim: E, hiddenSize: H, lr: 1e-3, cell });
+  const x = gl.tensor(lcg(T * B, V, 1), { dtype: "int32", shape: [T, B] });
+  const y = gl.tensor(lcg(T * B, V, 2), { dtype: "int32", shape: [T * B] });
+  return timeSteps(gpu, B * T, () => model.step(x, y), () => model.loss());
 }
 
 /**
@@ -146,49 +153,17 @@ async function timeDeviceLM(gpu: gl.webgpu.Gpu, cfg: LMConfig, cell: "lstm" | "g
   const opt = new gl.optim.Adam([...emb.parameters(), ...rnn.parameters(), ...head.parameters()], { lr: 1e-3 });
   const x = gl.tensor(lcg(T * B, V, 1), { dtype: "int32", shape: [T, B], device: "cpu" });
   const y = gl.tensor(lcg(T * B, V, 2), { dtype: "int32", shape: [T * B], device: "cpu" });
-  const step = (): gl.Tensor => {
+  let last: gl.Tensor | null = null;
+  const step = (): void => {
     opt.zeroGrad();
     const [out] = rnn.forward(emb.forward(x)) as [gl.Tensor, unknown];
-    const loss = gl.crossEntropy(head.forward(out).reshape([-1, V]), y);
-    loss.backward();
+    last = gl.crossEntropy(head.forward(out).reshape([-1, V]), y);
+    last.backward();
     opt.step();
-    return loss;
   };
-  const loss0 = await step().itemAsync();
-  const one = performance.now();
-  await step().itemAsync();
-  const firstSeconds = (performance.now() - one) / 1000;
-  const steps = Math.max(2, Math.min(quick ? 5 : 50, Math.round((quick ? 1 : 3) / Math.max(firstSeconds, 1e-4))));
-  const dispatches0 = gpu.dispatches;
-  let hostSeconds = 0;
-  const runs: number[] = [];
-  let last: gl.Tensor | null = null;
-  for (let r = 0; r < (quick ? 2 : 3); r++) {
-    const t0 = performance.now();
-    for (let s = 0; s < steps; s++) {
-      const e0 = performance.now();
-      last = step();
-      hostSeconds += (performance.now() - e0) / 1000;
-    }
-    const loss = await last!.itemAsync();
-    if (!Number.isFinite(loss)) throw new Error(`the loss became ${loss}`);
-    runs.push((performance.now() - t0) / 1000 / steps);
-  }
-  const dispatchesPerStep = (gpu.dispatches - dispatches0) / (steps * runs.length);
-  runs.sort((p, q) => p - q);
-  const tokens = B * T;
+  const r = await timeSteps(gpu, B * T, step, () => last!.itemAsync());
   const mem = gl.webgpu.deviceMemory()!;
-  return {
-    secondsPerStep: runs[0],
-    tokensPerSecond: tokens / runs[0],
-    medianTokensPerSecond: tokens / runs[Math.floor(runs.length / 2)],
-    hostSecondsPerStep: hostSeconds / (steps * runs.length),
-    dispatchesPerStep,
-    stepsPerRun: steps,
-    lossFirst: loss0,
-    lossLast: await last!.itemAsync(),
-    deviceBytesHeld: mem.liveBytes + mem.pooledBytes,
-  };
+  return { ...r, deviceBytesHeld: mem.liveBytes + mem.pooledBytes };
 }
 
 /** Prints the adapter, its limits and numerical checks on it: the smoke test before a long run. */

@@ -8,7 +8,7 @@ import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
 import { contiguousStrides, numel as count } from "../../core/shape.js";
 import type { DeviceBuffer, DeviceView } from "../../backend/device.js";
 import { Uniform, collapse, elem, grid } from "./device-util.js";
-import { type Elem, HELPERS, MAX_RANK, WG } from "./strided-source.js";
+import { type Elem, HELPERS, MAX_RANK, perElement } from "./strided-source.js";
 import type { WebGpuDevice } from "./device.js";
 
 /**
@@ -20,10 +20,7 @@ const indexSelectSource = (e: Elem): string => /* wgsl */ `${HELPERS}
 @group(0) @binding(1) var<storage, read> X: array<${e}>;
 @group(0) @binding(2) var<storage, read> ids: array<i32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<${e}>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat(wg, nwg, li);
-  if (i >= w(0u)) { return; }
+${perElement("w(0u)")}
   let n = w(1u);
   let inner = w(2u);
   let c = i % inner;
@@ -42,10 +39,7 @@ const INDEX_ADD = /* wgsl */ `${HELPERS}
 @group(0) @binding(2) var<storage, read> offsets: array<i32>;
 @group(0) @binding(3) var<storage, read> order: array<i32>;
 @group(0) @binding(4) var<storage, read_write> D: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat(wg, nwg, li);
-  if (i >= w(0u)) { return; }
+${perElement("w(0u)")}
   let V = w(1u);
   let inner = w(2u);
   let n = w(3u);
@@ -65,10 +59,7 @@ const gatherSource = (e: Elem): string => /* wgsl */ `${HELPERS}
 @group(0) @binding(1) var<storage, read> X: array<${e}>;
 @group(0) @binding(2) var<storage, read> ids: array<i32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<${e}>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat(wg, nwg, li);
-  if (i >= w(0u)) { return; }
+${perElement("w(0u)")}
   let rank = w(1u);
   let dim = w(2u);
   var rem = i;
@@ -90,13 +81,10 @@ const CSR_ADD = /* wgsl */ `${HELPERS}
 @group(0) @binding(2) var<storage, read> offsets: array<i32>;
 @group(0) @binding(3) var<storage, read> order: array<i32>;
 @group(0) @binding(4) var<storage, read_write> D: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let j = flat(wg, nwg, li);
-  if (j >= w(0u)) { return; }
-  var s = D[j];
-  for (var k = offsets[j]; k < offsets[j + 1u]; k++) { s += S[u32(order[k])]; }
-  D[j] = s;
+${perElement("w(0u)")}
+  var s = D[i];
+  for (var k = offsets[i]; k < offsets[i + 1u]; k++) { s += S[u32(order[k])]; }
+  D[i] = s;
 }`;
 
 export function indexSelect(dev: WebGpuDevice, x: DeviceView, dim: number, index: Int32Array, out: DeviceBuffer): void {

@@ -14,7 +14,7 @@ import type { DeviceBuffer, DeviceKernels, DeviceLayerSpec, DeviceLayerWeights, 
 import { layerBackward, layerForward } from "./device-rnn.js";
 import { gather, indexAdd, indexSelect, scatterAdd } from "./device-index.js";
 import type { AdamHyper, BinaryOp, ReduceOp, SgdHyper, UnaryOp, View } from "../../backend/kernels.js";
-import { GpuTensor } from "./gpu-tensor.js";
+import { GpuTensor, hostDense } from "./gpu-tensor.js";
 import { matmul as gemm } from "./matmul.js";
 import { type Gpu, WebGPUError, bucket } from "./runtime.js";
 import {
@@ -146,21 +146,7 @@ export class WebGpuDevice implements DeviceKernels {
     if (dtype === "float64") throw new DTypeError("webgpu: float64 tensors stay on the CPU (WebGPU has no float64); convert with .float() first");
     const n = count(src.shape);
     const dense = src.offset === 0 && d.length === n && src.strides.every((s, i) => s === contiguousStrides(src.shape)[i] || src.shape[i] === 1);
-    let values: Float32Array | Int32Array;
-    if (dense) values = d as Float32Array | Int32Array;
-    else {
-      values = dtype === "int32" ? new Int32Array(n) : new Float32Array(n);
-      const idx = new Array<number>(src.shape.length).fill(0);
-      for (let i = 0; i < n; i++) {
-        let off = src.offset;
-        for (let k = 0; k < idx.length; k++) off += idx[k] * src.strides[k];
-        values[i] = d[off];
-        for (let k = idx.length - 1; k >= 0; k--) {
-          if (++idx[k] < src.shape[k]) break;
-          idx[k] = 0;
-        }
-      }
-    }
+    const values = dense ? (d as Float32Array | Int32Array) : hostDense(src, dtype === "int32" ? new Int32Array(n) : new Float32Array(n));
     return this.fresh(values, dtype, true);
   }
 

@@ -1,5 +1,6 @@
 import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
-import { numel } from "../../core/shape.js";
+import { contiguousStrides, numel } from "../../core/shape.js";
+import { kernel } from "../../backend/registry.js";
 import type { View } from "../../backend/kernels.js";
 import { type Gpu, WebGPUError } from "./runtime.js";
 
@@ -61,19 +62,7 @@ export class GpuTensor {
     if (!(d instanceof Int32Array || d instanceof Float32Array || d instanceof Float64Array)) {
       throw new DTypeError(`GpuTensor.fromTensor: dtype ${(d as object).constructor.name} is not supported (float32, float64 or int32)`);
     }
-    const out = d instanceof Int32Array ? new Int32Array(n) : new Float32Array(n);
-    // Strided gather into a contiguous copy.
-    const idx = new Array<number>(t.shape.length).fill(0);
-    for (let i = 0; i < n; i++) {
-      let off = t.offset;
-      for (let k = 0; k < idx.length; k++) off += idx[k] * t.strides[k];
-      out[i] = d[off];
-      for (let k = idx.length - 1; k >= 0; k--) {
-        if (++idx[k] < t.shape[k]) break;
-        idx[k] = 0;
-      }
-    }
-    return GpuTensor.fromArray(gpu, out, t.shape);
+    return GpuTensor.fromArray(gpu, hostDense(t, d instanceof Int32Array ? new Int32Array(n) : new Float32Array(n)), t.shape);
   }
 
   /**
@@ -115,6 +104,12 @@ export class GpuTensor {
   private check(): void {
     if (this.released) throw new WebGPUError("GpuTensor: used after release()");
   }
+}
+
+/** A strided CPU view's values in row-major order, converted to `out`'s type (float64 rounds to float32). */
+export function hostDense<A extends Float32Array | Int32Array>(v: View, out: A): A {
+  kernel("copy")(v, { data: out, shape: v.shape, strides: contiguousStrides(v.shape), offset: 0 });
+  return out;
 }
 
 function checkShape(shape: readonly number[]): void {

@@ -80,6 +80,12 @@ fn clampi_(x: i32) -> i32 {
 }
 `;
 
+/** The entry point of a one-invocation-per-element shader: `i` is the element; those past `count` return. */
+export const perElement = (count: string): string => /* wgsl */ `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+  let i = flat(wg, nwg, li);
+  if (i >= ${count}) { return; }`;
+
 const UNARY_F: Record<UnaryOp, string> = {
   neg: "-x", exp: "exp(x)", log: "log(x)", sqrt: "sqrt(x)", rsqrt: "inverseSqrt(x)", abs: "abs(x)",
   sign: "fsign_(x)", tanh: "tanh_(x)", sigmoid: "1.0 / (1.0 + exp(-x))", relu: "relu_(x)", erf: "erf_(x)",
@@ -132,10 +138,7 @@ export function elementwiseSource(inputs: Elem[], out: Elem, ct: Elem, expr: str
   return /* wgsl */ `${HELPERS}
 ${decls}
 @group(0) @binding(${inputs.length + 1}) var<storage, read_write> Y: array<${out}>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat(wg, nwg, li);
-  if (i >= w(${EW.n}u)) { return; }
+${perElement(`w(${EW.n}u)`)}
 ${offs}
   var oy = w(${EW.off + 3}u);
   var rem = i;
@@ -234,10 +237,7 @@ fn comb(a: ${e}, b: ${e}) -> ${e} { return ${comb}; }
 @group(0) @binding(2) var<storage, read_write> Y: array<${e}>;`;
   if (!cooperative) {
     return /* wgsl */ `${head}
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat(wg, nwg, li);
-  if (i >= w(${RD.nOut}u)) { return; }
+${perElement(`w(${RD.nOut}u)`)}
   let base = keptOffset(i);
   var acc: ${e} = ${id};
   for (var j = 0u; j < w(${RD.R}u); j++) { acc = comb(acc, X[base + reducedOffset(j)]); }
@@ -272,10 +272,7 @@ export function argReduceSource(op: "argmax" | "argmin", e: Elem): string {
   return /* wgsl */ `${HELPERS}${KEPT_OFFSET}
 @group(0) @binding(1) var<storage, read> X: array<${e}>;
 @group(0) @binding(2) var<storage, read_write> Y: array<i32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat(wg, nwg, li);
-  if (i >= w(${RD.nOut}u)) { return; }
+${perElement(`w(${RD.nOut}u)`)}
   let base = keptOffset(i);
   let st = w(${RD.rStride}u);
   var best = X[base];
@@ -335,11 +332,8 @@ export const CE_BACKWARD = /* wgsl */ `${HELPERS}
 @group(0) @binding(3) var<storage, read> LSE: array<f32>;
 @group(0) @binding(4) var<storage, read> G: array<f32>;
 @group(0) @binding(5) var<storage, read_write> DX: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat(wg, nwg, li);
+${perElement("w(0u) * w(1u)")}
   let C = w(1u);
-  if (i >= w(0u) * C) { return; }
   let row = i / C;
   let c = i % C;
   let t = T[row];
@@ -362,10 +356,7 @@ export const ADAM = /* wgsl */ `${HELPERS}
 @group(0) @binding(3) var<storage, read_write> M: array<f32>;
 @group(0) @binding(4) var<storage, read_write> V: array<f32>;
 @group(0) @binding(5) var<storage, read_write> VMAX: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat(wg, nwg, li);
-  if (i >= w(0u)) { return; }
+${perElement("w(0u)")}
   let fl = w(1u);
   var g = G[i];
   if ((fl & 2u) != 0u) { g = -g; }
@@ -391,10 +382,7 @@ export const SGD = /* wgsl */ `${HELPERS}
 @group(0) @binding(1) var<storage, read_write> Pm: array<f32>;
 @group(0) @binding(2) var<storage, read> G: array<f32>;
 @group(0) @binding(3) var<storage, read_write> B: array<f32>;
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) li: u32) {
-  let i = flat(wg, nwg, li);
-  if (i >= w(0u)) { return; }
+${perElement("w(0u)")}
   let fl = w(1u);
   var g = G[i];
   if ((fl & 8u) != 0u) { g = -g; }
