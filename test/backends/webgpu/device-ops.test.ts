@@ -287,6 +287,14 @@ describe("webgpu device: errors and transfers", { skip }, () => {
     assert.deepEqual(Array.from(await x.grad!.toArrayAsync()), [5, 7, 9]);
     assert.deepEqual(Array.from(await y.grad!.toArrayAsync()), [1, 1, 1]);
   });
+  test("without an adapter init() leaves everything on the CPU and says why", async () => {
+    const r = await gl.webgpu.init({ backend: "no-such-backend" });
+    assert.equal(r.device, "cpu");
+    assert.match((r as { reason: string }).reason, /no WebGPU device, tensors stay on the CPU: .*no-such-backend/);
+    assert.equal(gl.getDefaultDevice(), "cpu");
+    assert.equal(gl.zeros([1]).device, "cpu");
+  });
+
   test("setBackend('webgpu') makes the GPU the default device of factories; a CPU backend undoes it", async () => {
     gl.setBackend("webgpu");
     try {
