@@ -1,5 +1,6 @@
 import { DeviceError, GradlabError } from "../core/errors.js";
 import { Tensor } from "../tensor/tensor.js";
+import { noGrad } from "../autograd/mode.js";
 import { type FloatArray, gradData } from "./arrays.js";
 
 export type ParamsArg = Tensor | Iterable<Tensor>;
@@ -71,7 +72,7 @@ export function clipGradNorm(params: ParamsArg, maxNorm: number, normType = 2, o
   const on = withG.find((p) => p.dev);
   if (on) {
     throw new DeviceError(
-      `${op}: returns the total norm, which on ${on.device} is only known asynchronously; clip there with the optimizer's globalClipNorm guard, which scales on the device`,
+      `${op}: returns the total norm, which on ${on.device} is only known asynchronously; use \`await clipGradNormAsync(...)\` or the optimizer's globalClipNorm guard`,
     );
   }
   const grads = withG.map((p) => gradData(op, p));
@@ -82,6 +83,34 @@ export function clipGradNorm(params: ParamsArg, maxNorm: number, normType = 2, o
   const total = totalGradNorm(op, grads, normType, opts.errorIfNonfinite ?? false);
   scaleToNorm(grads, total, maxNorm);
   return total;
+}
+
+/**
+ * clipGradNorm for gradients on any device: on a device the norm and the scaling run there, and
+ * only the total norm is read back (the promise). On the CPU it is clipGradNorm.
+ */
+export async function clipGradNormAsync(params: ParamsArg, maxNorm: number, normType = 2, opts: ClipGradNormOptions = {}): Promise<number> {
+  const op = "clipGradNormAsync";
+  const ps = withGrads(params);
+  const dev = ps.find((p) => p.grad!.dev)?.grad!.device;
+  if (!dev) return clipGradNorm(ps, maxNorm, normType, opts);
+  if (!(maxNorm >= 0)) throw new GradlabError(`${op}: maxNorm must be a non-negative number, got ${maxNorm}`);
+  checkNormType(op, normType);
+  const grads = ps.map((p) => p.grad!);
+  const other = grads.find((g) => g.device !== dev);
+  if (other) throw new DeviceError(`${op}: gradients on ${dev} and ${other.device}; move the whole model with module.to({ device })`);
+  const norms = grads.map((g) => g.norm(normType));
+  const total = noGrad(() =>
+    normType === Infinity ? norms.reduce((a, b) => a.maximum(b)) : norms.map((n) => n.pow(normType)).reduce((a, b) => a.add(b)).pow(1 / normType),
+  );
+  const value = total.itemAsync();
+  if (opts.errorIfNonfinite && !Number.isFinite(await value)) {
+    throw new GradlabError(`${op}: the total norm of order ${normType} of the gradients is ${await value}, so they cannot be clipped; pass { errorIfNonfinite: false } to clip anyway`);
+  }
+  // PyTorch multiplies even when the factor is 1, and a NaN total makes every value NaN.
+  const coef = noGrad(() => total.add(1e-6).reciprocal().mul(maxNorm).clamp(null, 1));
+  for (const g of grads) g.copy_(g.mul(coef));
+  return value;
 }
 
 /** Clamps values to [-value, value] in place and returns how many were changed; NaN stays NaN. */

@@ -4,5 +4,5 @@ export { Adam, AdamW, type AdamOptions } from "./adam.js";
 export { Adagrad, type AdagradOptions } from "./adagrad.js";
 export { RMSprop, type RMSpropOptions } from "./rmsprop.js";
 export { Adafactor, type AdafactorOptions } from "./adafactor.js";
-export { clipGradNorm, clipGradValue, type ClipGradNormOptions } from "./clip.js";
+export { clipGradNorm, clipGradNormAsync, clipGradValue, type ClipGradNormOptions } from "./clip.js";
 export * as lrScheduler from "./lr-scheduler.js";

@@ -84,6 +84,23 @@ describe("webgpu device: optimizers", { skip }, () => {
     assert.throws(() => new gl.optim.Adam([p, q]).step(), /parameters on webgpu and cpu in one optimizer/);
   });
 
+  for (const normType of [2, 1, Infinity]) {
+    test(`clipGradNormAsync (order ${normType}) scales on the device and reads back only the norm, as clipGradNorm`, async () => {
+      const make = () => params([[4, 3], [5]], 30).map((p) => p.requiresGrad_());
+      const loss = (ps: Tensor[]) => ps.map((p) => p.mul(p).mul(3).sum()).reduce((a, b) => a.add(b));
+      const cpu = onCpuRef(() => {
+        const ps = make();
+        loss(ps).backward();
+        return { ps, norm: gl.optim.clipGradNorm(ps, 0.5, normType) };
+      });
+      const ps = make().map((p) => p.detach().to("webgpu").requiresGrad_());
+      loss(ps).backward();
+      const norm = await gl.optim.clipGradNormAsync(ps, 0.5, normType);
+      assert.ok(Math.abs(norm - cpu.norm) <= 1e-5 * cpu.norm, `${norm} vs ${cpu.norm}`);
+      for (let i = 0; i < ps.length; i++) await near(ps[i].grad!, cpu.ps[i].grad!, `gradient ${i}`, 1e-5);
+    });
+  }
+
   test("clipGradValue clamps device gradients in place", async () => {
     const p = gl.tensor([1, -2, 3]).to("webgpu").requiresGrad_();
     p.mul(p).sum().backward();
