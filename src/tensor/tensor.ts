@@ -147,8 +147,10 @@ export class Tensor {
 
   // ---- devices ----
   /**
-   * This tensor on `device` ("cpu" or "webgpu"): itself when it is there already, else a copy
-   * cut off from the graph. Leaving a device reads back, which is asynchronous: use cpu().
+   * This tensor on `device` ("cpu" or "webgpu"): itself when it is there already, else a copy cut
+   * off from the graph: a new leaf, requiring grad when this tensor does (PyTorch would return a
+   * non-leaf whose gradient flows back, which needs a synchronous read). Leaving a device reads
+   * back, which is asynchronous: use cpu().
    */
   toDevice(device: string): Tensor {
     if (device === this.device) return this;
@@ -169,7 +171,7 @@ export class Tensor {
   /** A CPU copy of the values (this tensor itself when it is on the CPU), cut off from the graph. */
   async cpu(): Promise<Tensor> {
     if (!this.dev) return this;
-    const c = this.isContiguous() && this.offset === 0 && this.dev.length === this.numel() ? this : this.clone().detach();
+    const c = this.isContiguous() && this.offset === 0 && this.dev.length === this.numel() ? this : mv.clone(this.detach());
     const data = await deviceKernels(this.device).download(c.dev!);
     return new Tensor(data, [...this.shape]);
   }

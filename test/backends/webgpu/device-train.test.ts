@@ -124,6 +124,11 @@ describe("webgpu device: modules", { skip }, () => {
     await m.cpu();
     assert.ok(m.parameters().every((p) => p.device === "cpu"));
     assert.deepEqual(Array.from(w.toArray()), Array.from(want));
+    // A CPU state dict loads into a module on the GPU (values copied there, identities kept).
+    const other = new gl.nn.Sequential(new gl.nn.Linear(3, 4, { generator: gl.manualSeed(9) }), new gl.nn.LayerNorm([4])).to({ device: "webgpu" });
+    other.loadStateDict(before);
+    assert.equal(other.parameters()[0].device, "webgpu");
+    assert.deepEqual(Array.from(await other.parameters()[0].toArrayAsync()), Array.from(want));
   });
 
   const configs: [string, () => gl.nn.Module, boolean][] = [
