@@ -8,6 +8,7 @@ import { getBackend } from "../src/index.js";
 import { writeFileAtomic } from "../src/io/node.js";
 import { defaultRunDir } from "./demo.js";
 import { type Device, DEVICES, GpuTrainer, pickDevice } from "./gputrain.js";
+import { TensorDeviceTrainer } from "./devicetrain.js";
 
 const log = (s: string) => process.stderr.write(s + "\n");
 
@@ -49,7 +50,7 @@ const FLAGS: [keyof LMConfig, string, string, (v: string) => unknown][] = [
   ["evalEvery", "--eval-every <n>", "validate every n steps (0: off)", int("--eval-every", 0)],
   ["checkpointEvery", "--checkpoint-every <n>", "checkpoint every n steps (0: only at the end)", int("--checkpoint-every", 0)],
   ["seed", "--seed <n>", "random seed", int("--seed", 0)],
-  ["device", "--device <kind>", "cpu, webgpu (one-layer LSTM/GRU with Adam/AdamW) or auto (the GPU when supported and present)", String],
+  ["device", "--device <kind>", "cpu, webgpu or auto (the GPU when present)", String],
 ];
 
 function readConfigFile(path: string): Record<string, unknown> {
@@ -91,9 +92,9 @@ export function registerLMCommands(program: Command): void {
     const config = resolveConfig({ ...fromFile, ...fromFlags }, typeof opts.config === "string" ? opts.config : "flags");
     const runDir = (opts.out as string | undefined) ?? defaultRunDir("train");
     if (existsSync(`${runDir}/config.json`)) throw new RunError(`${runDir} already holds a run; use \`gradlab resume ${runDir}\` or another --out`);
-    const gpu = await pickDevice(config, config.device, log);
+    const dev = await pickDevice(config, config.device, log);
     const s = await LMSession.open(config, runDir, { fresh: true });
-    if (gpu) s.gpu = GpuTrainer.open(s, gpu);
+    if (dev) s.gpu = dev.fused ? GpuTrainer.open(s, dev.gpu) : await TensorDeviceTrainer.open(s, dev.gpu);
     log(`training a ${config.numLayers}-layer ${config.cell.toUpperCase()} language model (${s.model.numParameters().toLocaleString()} parameters) for ${config.steps} steps → ${runDir}`);
     const r = await trainLoop(s, { steps: config.steps });
     await report(s, r);
@@ -110,14 +111,14 @@ export function registerLMCommands(program: Command): void {
       const config = readRunConfig(runDir);
       const device = (opts.device ?? config.device) as Device;
       if (!DEVICES.includes(device)) throw new InvalidArgumentError(`--device must be one of ${DEVICES.join(", ")}, got "${opts.device}"`);
-      const gpu = await pickDevice(config, device, log);
+      const dev = await pickDevice(config, device, log);
       const s = await LMSession.open(config, runDir, { fresh: false });
       const path = await s.restore();
       if (!path) {
-        gpu?.destroy();
+        dev?.gpu.destroy();
         throw new RunError(`${runDir} has no checkpoint to resume from`);
       }
-      if (gpu) s.gpu = GpuTrainer.open(s, gpu);
+      if (dev) s.gpu = dev.fused ? GpuTrainer.open(s, dev.gpu) : await TensorDeviceTrainer.open(s, dev.gpu);
       await truncateMetrics(runDir, s.step);
       const steps = opts.steps ?? config.steps;
       log(`resuming ${runDir} from ${path} (step ${s.step}) to step ${steps}`);

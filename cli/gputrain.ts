@@ -24,9 +24,10 @@ export function gpuUnsupported(c: LMConfig): string[] {
 }
 
 /**
- * The device a run trains on: null for the CPU, or a GPU. "webgpu" fails with the reason when the
- * config or the machine rules the GPU out (the user asked for it: no silent fallback); "auto"
- * falls back to the CPU and says why.
+ * The device a run trains on: null for the CPU, or a GPU, `fused` when GpuRNNLM supports the
+ * configuration (else the run trains through the tensor device, TensorDeviceTrainer). "webgpu"
+ * fails with the reason when the machine has no GPU (the user asked for it: no silent fallback);
+ * "auto" falls back to the CPU and says why.
  */
 export async function pickDevice(
   c: LMConfig,
@@ -34,14 +35,9 @@ export async function pickDevice(
   log: (s: string) => void,
   // Replaceable so tests can play a machine without an adapter.
   find: { requestGpu(): Promise<gl.webgpu.Gpu | null>; reason(): string } = { requestGpu: () => gl.webgpu.requestGpu(), reason: gl.webgpu.gpuUnavailableReason },
-): Promise<gl.webgpu.Gpu | null> {
+): Promise<{ gpu: gl.webgpu.Gpu; fused: boolean } | null> {
   if (device === "cpu") return null;
   const bad = gpuUnsupported(c);
-  if (bad.length) {
-    if (device === "webgpu") throw new RunError(`--device webgpu: this run's configuration is not supported on the GPU: ${bad.join("; ")}`);
-    log(`device: cpu (the GPU trainer does not support ${bad.join("; ")})`);
-    return null;
-  }
   const gpu = await find.requestGpu();
   if (!gpu) {
     const why = find.reason();
@@ -51,7 +47,8 @@ export async function pickDevice(
   }
   const name = [gpu.info.vendor, gpu.info.device || gpu.info.description].filter(Boolean).join(" ") || "unnamed adapter";
   log(`device: webgpu (${name}, Dawn backend ${gpu.backend})`);
-  return gpu;
+  if (bad.length) log(`device: the fused GPU trainer lacks ${bad.join("; ")}: training through gradlab's tensor ops on the GPU`);
+  return { gpu, fused: bad.length === 0 };
 }
 
 /**

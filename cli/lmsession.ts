@@ -5,7 +5,7 @@ import * as gl from "../src/index.js";
 import { writeFileAtomic } from "../src/io/node.js";
 import { type LMConfig, resolveConfig } from "./lmconfig.js";
 import { dataFile } from "./paths.js";
-import type { GpuTrainer } from "./gputrain.js";
+import type { DeviceRun } from "./devicetrain.js";
 
 const enc = new TextEncoder();
 const writeJson = (path: string, v: unknown) => writeFileAtomic(path, enc.encode(JSON.stringify(v, null, 2) + "\n"));
@@ -50,7 +50,7 @@ export class LMSession {
   window = 0;
   carry: Carry = null;
   /** Set when the run trains on the GPU; the CPU model then holds the weights as of the last pull(). */
-  gpu: GpuTrainer | null = null;
+  gpu: DeviceRun | null = null;
   readonly recorder: gl.diagnostics.JsonlRecorder;
   private monitor: gl.diagnostics.GradFlowMonitor | null = null;
 
@@ -207,6 +207,12 @@ export class LMSession {
     const ts = carry?.map((c) => gl.tensor(Float32Array.from(c.values), { shape: c.shape })) ?? null;
     this.carry = ts === null ? null : ts.length === 2 ? [ts[0], ts[1]] : ts[0];
     return got.path;
+  }
+
+  /** Stops the gradient-flow probes (their hooks read gradients synchronously, which a GPU cannot). */
+  dropMonitor(): void {
+    this.monitor?.dispose();
+    this.monitor = null;
   }
 
   dispose(): void {

@@ -253,6 +253,28 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions> {
     throw new DeviceError(`${this.name} does not run on ${p.device}; train on the CPU or switch optimizer`);
   }
 
+  /** Moves every state tensor to `device` in place (after the parameters moved there; uploads). */
+  stateToDevice(device: string): void {
+    for (const s of this.state.values()) {
+      for (const v of Object.values(s)) {
+        if (!(v instanceof Tensor) || v.device === device) continue;
+        const c = v.toDevice(device);
+        v.setStorage(c.storage, c.strides, 0);
+      }
+    }
+  }
+
+  /** Moves every state tensor back to the CPU in place (reading a device is asynchronous). */
+  async stateToCpu(): Promise<void> {
+    for (const s of this.state.values()) {
+      for (const v of Object.values(s)) {
+        if (!(v instanceof Tensor) || v.device === "cpu") continue;
+        const c = await v.cpu();
+        v.setStorage(c.storage, c.strides, 0);
+      }
+    }
+  }
+
   /** Applies the clip guards in place; returns how many gradient values they changed. */
   private clip(grads: FloatArray[]): number {
     const { clipNorm, globalClipNorm, clipValue } = this.guards;

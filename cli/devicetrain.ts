@@ -1,0 +1,102 @@
+import * as gl from "../src/index.js";
+import { GPU_LOG_EVERY } from "./gputrain.js";
+import type { LMSession } from "./lmsession.js";
+
+/** What trains a session on a GPU: GpuTrainer (the fused language model) or TensorDeviceTrainer. */
+export interface DeviceRun {
+  step(s: LMSession, elapsed: number): Promise<number | null>;
+  flush(): Promise<number | null>;
+  pull(s: LMSession): Promise<void>;
+  dispose(): void;
+}
+
+/**
+ * Trains a session's own model on the "webgpu" tensor device: any configuration the CPU trains
+ * (dropout, skip connections, tied weights, plain RNNs, every optimizer, clipping by value), the
+ * same code as the CPU step. Model, optimizer state and carried state move to the GPU in place
+ * and come back for evaluation, sampling and checkpoints (pull), so checkpoints keep the CPU
+ * format. On the GPU the loss is read back only at logging steps, non-finite steps are not
+ * skipped (that needs the gradients on the host) and the gradient-flow probes are off.
+ */
+export class TensorDeviceTrainer implements DeviceRun {
+  private onDevice = false;
+  private skipNonFinite: boolean | undefined;
+  private inflight: Promise<number> | null = null;
+  private ready: number | null = null;
+
+  private constructor(readonly gpu: gl.webgpu.Gpu) {}
+
+  static async open(s: LMSession, gpu: gl.webgpu.Gpu): Promise<TensorDeviceTrainer> {
+    await gl.webgpu.init({ gpu, setDefault: false });
+    s.dropMonitor();
+    return new TensorDeviceTrainer(gpu);
+  }
+
+  private toDevice(s: LMSession): void {
+    if (this.onDevice) return;
+    s.model.to({ device: "webgpu" });
+    s.optimizer.stateToDevice("webgpu");
+    if (s.carry !== null) s.carry = Array.isArray(s.carry) ? [s.carry[0].toDevice("webgpu"), s.carry[1].toDevice("webgpu")] : s.carry.toDevice("webgpu");
+    this.skipNonFinite = s.optimizer.guards.skipNonFinite;
+    s.optimizer.guards.skipNonFinite = undefined;
+    this.onDevice = true;
+  }
+
+  async step(s: LMSession, elapsed: number): Promise<number | null> {
+    this.toDevice(s);
+    if (s.window >= s.train.numWindows) {
+      s.window = 0;
+      s.carry = null;
+    }
+    const { input, target } = s.train.window(s.window++);
+    const r = s.model.loss(input, target, s.carry);
+    s.optimizer.zeroGrad();
+    r.loss.backward();
+    s.optimizer.step();
+    s.carry = gl.models.detachState(r.state);
+    s.step++;
+    await this.settle();
+    if (s.step % GPU_LOG_EVERY === 0) {
+      const step = s.step;
+      const p = r.loss.itemAsync().then((loss) => {
+        s.recorder.write({ type: "train", step, loss, lr: s.config.lr, seen: step * s.tokensPerStep, time: elapsed });
+        return loss;
+      });
+      // Awaited at the next step; this keeps a failure meanwhile from counting as unhandled.
+      p.catch(() => {});
+      this.inflight = p;
+    }
+    const out = this.ready;
+    this.ready = null;
+    return out;
+  }
+
+  private async settle(): Promise<void> {
+    const p = this.inflight;
+    if (!p) return;
+    this.inflight = null;
+    this.ready = await p;
+  }
+
+  async flush(): Promise<number | null> {
+    await this.settle();
+    const out = this.ready;
+    this.ready = null;
+    return out;
+  }
+
+  /** Brings model, optimizer state and carried state back to the CPU (the next step moves them again). */
+  async pull(s: LMSession): Promise<void> {
+    await this.settle();
+    if (!this.onDevice) return;
+    await s.model.cpu();
+    await s.optimizer.stateToCpu();
+    if (s.carry !== null) s.carry = Array.isArray(s.carry) ? [await s.carry[0].cpu(), await s.carry[1].cpu()] : await s.carry.cpu();
+    s.optimizer.guards.skipNonFinite = this.skipNonFinite;
+    this.onDevice = false;
+  }
+
+  dispose(): void {
+    gl.webgpu.shutdown();
+  }
+}
