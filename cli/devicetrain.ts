@@ -1,5 +1,5 @@
 import * as gl from "../src/index.js";
-import { GPU_LOG_EVERY } from "./gputrain.js";
+import { GPU_LOG_EVERY, LateReads } from "./gputrain.js";
 import type { LMSession } from "./lmsession.js";
 
 /** What trains a session on a GPU: GpuTrainer (the fused language model) or TensorDeviceTrainer. */
@@ -21,8 +21,7 @@ export interface DeviceRun {
 export class TensorDeviceTrainer implements DeviceRun {
   private onDevice = false;
   private skipNonFinite: boolean | undefined;
-  private inflight: Promise<number> | null = null;
-  private ready: number | null = null;
+  private readonly reads = new LateReads();
 
   private constructor(readonly gpu: gl.webgpu.Gpu) {}
 
@@ -44,50 +43,25 @@ export class TensorDeviceTrainer implements DeviceRun {
 
   async step(s: LMSession, elapsed: number): Promise<number | null> {
     this.toDevice(s);
-    if (s.window >= s.train.numWindows) {
-      s.window = 0;
-      s.carry = null;
-    }
-    const { input, target } = s.train.window(s.window++);
-    const r = s.model.loss(input, target, s.carry);
-    s.optimizer.zeroGrad();
-    r.loss.backward();
-    s.optimizer.step();
-    s.carry = gl.models.detachState(r.state);
-    s.step++;
-    await this.settle();
+    const loss = s.optimize();
+    await this.reads.settle();
     if (s.step % GPU_LOG_EVERY === 0) {
       const step = s.step;
-      const p = r.loss.itemAsync().then((loss) => {
-        s.recorder.write({ type: "train", step, loss, lr: s.config.lr, seen: step * s.tokensPerStep, time: elapsed });
-        return loss;
-      });
-      // Awaited at the next step; this keeps a failure meanwhile from counting as unhandled.
-      p.catch(() => {});
-      this.inflight = p;
+      this.reads.start(loss.itemAsync().then((l) => {
+        s.recorder.write({ type: "train", step, loss: l, lr: s.config.lr, seen: step * s.tokensPerStep, time: elapsed });
+        return l;
+      }));
     }
-    const out = this.ready;
-    this.ready = null;
-    return out;
+    return this.reads.take();
   }
 
-  private async settle(): Promise<void> {
-    const p = this.inflight;
-    if (!p) return;
-    this.inflight = null;
-    this.ready = await p;
-  }
-
-  async flush(): Promise<number | null> {
-    await this.settle();
-    const out = this.ready;
-    this.ready = null;
-    return out;
+  flush(): Promise<number | null> {
+    return this.reads.flush();
   }
 
   /** Brings model, optimizer state and carried state back to the CPU (the next step moves them again). */
   async pull(s: LMSession): Promise<void> {
-    await this.settle();
+    await this.reads.settle();
     if (!this.onDevice) return;
     await s.model.cpu();
     await s.optimizer.stateToCpu();

@@ -11,6 +11,40 @@ export const DEVICES: readonly Device[] = ["cpu", "webgpu", "auto"];
  */
 export const GPU_LOG_EVERY = 10;
 
+/**
+ * A logging step's loss read on the GPU, handed over one step late: it is awaited only after the
+ * next step is submitted, so the GPU has work queued while the host waits.
+ */
+export class LateReads {
+  private inflight: Promise<number> | null = null;
+  private ready: number | null = null;
+
+  start(p: Promise<number>): void {
+    // Awaited at the next step; this keeps a failure meanwhile from counting as unhandled.
+    p.catch(() => {});
+    this.inflight = p;
+  }
+
+  async settle(): Promise<void> {
+    const p = this.inflight;
+    if (!p) return;
+    this.inflight = null;
+    this.ready = await p;
+  }
+
+  /** The value read but not yet handed over, or null. */
+  take(): number | null {
+    const out = this.ready;
+    this.ready = null;
+    return out;
+  }
+
+  async flush(): Promise<number | null> {
+    await this.settle();
+    return this.take();
+  }
+}
+
 /** What in `c` the GPU trainer (gl.webgpu.GpuRNNLM) cannot do, one phrase each; empty when it can run. */
 export function gpuUnsupported(c: LMConfig): string[] {
   const bad: string[] = [];
@@ -62,9 +96,7 @@ export class GpuTrainer {
   private pending: { h: gl.Tensor; c?: gl.Tensor } | null = null;
   private lastT = 0;
   private stale = false;
-  /** The loss read of the last logging step, in flight; `ready` holds a loss read but not yet returned. */
-  private inflight: Promise<number> | null = null;
-  private ready: number | null = null;
+  private readonly reads = new LateReads();
 
   private constructor(
     readonly gpu: gl.webgpu.Gpu,
@@ -126,42 +158,26 @@ export class GpuTrainer {
     this.lastT = T;
     this.stale = true;
     s.step++;
-    await this.settle();
+    await this.reads.settle();
     if (s.step % GPU_LOG_EVERY === 0) {
       const step = s.step;
       // The copies of the loss and the squared norms are encoded now, before the next step overwrites them.
-      const p = Promise.all([this.model.loss(), this.model.gradNorm()]).then(([loss, gradNorm]) => {
+      this.reads.start(Promise.all([this.model.loss(), this.model.gradNorm()]).then(([loss, gradNorm]) => {
         s.recorder.write({ type: "train", step, loss, lr: s.config.lr, gradNorm, seen: step * s.tokensPerStep, time: elapsed });
         return loss;
-      });
-      // Awaited later; this keeps a failure meanwhile from counting as an unhandled rejection.
-      p.catch(() => {});
-      this.inflight = p;
+      }));
     }
-    const out = this.ready;
-    this.ready = null;
-    return out;
-  }
-
-  /** Waits for the loss read in flight (its record is written then). */
-  private async settle(): Promise<void> {
-    const p = this.inflight;
-    if (!p) return;
-    this.inflight = null;
-    this.ready = await p;
+    return this.reads.take();
   }
 
   /** The loss read back but not yet returned by step() (the last logging step's), or null. */
-  async flush(): Promise<number | null> {
-    await this.settle();
-    const out = this.ready;
-    this.ready = null;
-    return out;
+  flush(): Promise<number | null> {
+    return this.reads.flush();
   }
 
   /** Copies the GPU's weights, Adam state and carried state into the session's CPU model and optimizer. */
   async pull(s: LMSession): Promise<void> {
-    await this.settle();
+    await this.reads.settle();
     if (!this.stale) return;
     s.model.loadStateDict(await this.model.stateDict());
     const adam = await this.model.adamState();

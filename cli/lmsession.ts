@@ -123,6 +123,26 @@ export class LMSession {
   /** One optimizer step on the next window, state carried (detached) from the previous one. */
   trainStep(elapsed: number): number | Promise<number | null> {
     if (this.gpu) return this.gpu.step(this, elapsed);
+    const probe = this.monitor !== null && this.step % this.config.gradFlowEvery === 0;
+    const lossT = this.optimize(() => {
+      if (probe) this.monitor!.beforeStep();
+    });
+    const loss = lossT.item();
+    const info = this.optimizer.lastStepInfo;
+    this.recorder.write({
+      type: "train", step: this.step, loss, lr: this.config.lr, gradNorm: info?.gradNorm, skipped: info?.skipped,
+      clipFraction: info?.clipFraction, seen: this.step * this.tokensPerStep, time: elapsed,
+    });
+    if (probe) this.recorder.write(this.monitor!.afterStep({ step: this.step, loss }));
+    return loss;
+  }
+
+  /**
+   * Forward, backward and the optimizer step on the next window (the stream wraps around with a
+   * fresh state), the state carried detached; `beforeStep` runs between backward and the step.
+   * Returns the loss tensor, not yet read, on whatever device the model is.
+   */
+  optimize(beforeStep?: () => void): gl.Tensor {
     if (this.window >= this.train.numWindows) {
       this.window = 0;
       this.carry = null;
@@ -131,19 +151,11 @@ export class LMSession {
     const r = this.model.loss(input, target, this.carry);
     this.optimizer.zeroGrad();
     r.loss.backward();
-    const probe = this.monitor !== null && this.step % this.config.gradFlowEvery === 0;
-    if (probe) this.monitor!.beforeStep();
+    beforeStep?.();
     this.optimizer.step();
     this.carry = gl.models.detachState(r.state);
-    const loss = r.loss.item();
     this.step++;
-    const info = this.optimizer.lastStepInfo;
-    this.recorder.write({
-      type: "train", step: this.step, loss, lr: this.config.lr, gradNorm: info?.gradNorm, skipped: info?.skipped,
-      clipFraction: info?.clipFraction, seen: this.step * this.tokensPerStep, time: elapsed,
-    });
-    if (probe) this.recorder.write(this.monitor!.afterStep({ step: this.step, loss }));
-    return loss;
+    return r.loss;
   }
 
   /** Brings the CPU model and optimizer up to date with the GPU (no-op on the CPU). */

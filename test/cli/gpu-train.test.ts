@@ -18,6 +18,15 @@ const small = ["--hidden", "16", "--embedding", "8", "--batch", "4", "--bptt", "
 type Rec = { type: string; step: number; loss: number; gradNorm: number };
 const trainRecords = (dir: string): Map<number, Rec> =>
   new Map(readFileSync(join(dir, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as Rec).filter((r) => r.type === "train").map((r) => [r.step, r]));
+/** Every tensor of two checkpoints within 1e-3 of the largest magnitude of the CPU's. */
+function checkpointsClose(tc: Record<string, gl.Tensor>, tg: Record<string, gl.Tensor>): void {
+  for (const k of Object.keys(tc)) {
+    const [a, b] = [tc[k].toArray(), tg[k].toArray()];
+    let scale = 1e-3;
+    for (const v of a) scale = Math.max(scale, Math.abs(v));
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-3 * scale, `${k}[${i}]: GPU ${b[i]} vs CPU ${a[i]}`);
+  }
+}
 const close = (got: number, want: number, what: string, rtol = 1e-4) =>
   assert.ok(Math.abs(got - want) <= rtol * Math.abs(want), `${what}: ${got} vs ${want}`);
 
@@ -43,12 +52,7 @@ test("--device webgpu: losses and weights equal a CPU run's; checkpoints resume 
   const ck = (dir: string) => gl.io.loadSafetensors(join(dir, "checkpoints", "checkpoint-00000010.safetensors"));
   const [tc, tg] = [await ck(c), await ck(g)];
   assert.deepEqual(Object.keys(tg).sort(), Object.keys(tc).sort());
-  for (const k of Object.keys(tc)) {
-    const [a, b] = [tc[k].toArray(), tg[k].toArray()];
-    let scale = 1e-3;
-    for (const v of a) scale = Math.max(scale, Math.abs(v));
-    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-3 * scale, `${k}[${i}]: GPU ${b[i]} vs CPU ${a[i]}`);
-  }
+  checkpointsClose(tc, tg);
 
   const e = cli(["eval", g]);
   assert.equal(e.status, 0, e.stderr);
@@ -88,12 +92,7 @@ test("--device webgpu --layers 2: the same losses and weights as the CPU run; th
   const [tc, tg] = [await ck(c), await ck(g)];
   assert.ok("model.rnn.weight_ih_l1" in tg, "the second layer's weights, by PyTorch name");
   assert.deepEqual(Object.keys(tg).sort(), Object.keys(tc).sort());
-  for (const k of Object.keys(tc)) {
-    const [a, b] = [tc[k].toArray(), tg[k].toArray()];
-    let scale = 1e-3;
-    for (const v of a) scale = Math.max(scale, Math.abs(v));
-    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-3 * scale, `${k}[${i}]: GPU ${b[i]} vs CPU ${a[i]}`);
-  }
+  checkpointsClose(tc, tg);
   r = cli(["resume", g, "--steps", "12", "--device", "cpu"]);
   assert.equal(r.status, 0, r.stderr);
   for (const step of [11, 12]) close(trainRecords(g).get(step)!.loss, cpu.get(step)!.loss, `loss at step ${step} after resuming on the CPU`);
@@ -122,12 +121,7 @@ test("--device webgpu with options the fused trainer lacks trains through the te
   const ck = (dir: string) => gl.io.loadSafetensors(join(dir, "checkpoints", "checkpoint-00000020.safetensors"));
   const [tc, tg] = [await ck(c), await ck(g)];
   assert.deepEqual(Object.keys(tg).sort(), Object.keys(tc).sort());
-  for (const k of Object.keys(tc)) {
-    const [a, b] = [tc[k].toArray(), tg[k].toArray()];
-    let scale = 1e-3;
-    for (const v of a) scale = Math.max(scale, Math.abs(v));
-    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i] - b[i]) <= 1e-3 * scale, `${k}[${i}]: GPU ${b[i]} vs CPU ${a[i]}`);
-  }
+  checkpointsClose(tc, tg);
   // The GPU run's checkpoint (weights, momentum buffers, carried state) continues on the CPU.
   r = cli(["resume", g, "--steps", "22", "--device", "cpu"]);
   assert.equal(r.status, 0, r.stderr);
