@@ -290,12 +290,11 @@ export class WebGpuDevice implements DeviceKernels {
     const A = this.asGpuTensor(a.buf);
     const Bt = this.asGpuTensor(b.buf);
     const C = this.asGpuTensor(out);
-    for (let i = 0; i < B; i++) {
-      gemm(this.gpu, A, Bt, C, {
-        transA: la === "t", transB: lb === "t", M, N, K,
-        offsetA: a.offset + i * a.strides[0], offsetB: b.offset + i * b.strides[0], offsetC: i * M * N,
-      });
-    }
+    // The whole batch in one dispatch (broadcast operands have batch stride 0).
+    gemm(this.gpu, A, Bt, C, {
+      transA: la === "t", transB: lb === "t", M, N, K, offsetA: a.offset, offsetB: b.offset,
+      batch: B, strideA: B > 1 ? a.strides[0] : 0, strideB: B > 1 ? b.strides[0] : 0, strideC: M * N,
+    });
   }
 
   asGpuTensor(d: DeviceBuffer): GpuTensor {

@@ -88,11 +88,11 @@ export function matmulSource(t: Tile, transA: boolean, transB: boolean, vecA: bo
   const load = (k0: string): void => {
     for (let r = 0; r < RA; r++) {
       const idx = transA ? `(${k0} + ak${r}) * p.M + row0 + am${r}` : `(row0 + am${r}) * p.K + ${k0} + ak${r}`;
-      L(`    if (aok${r} && ${k0} + ak${r} < kEnd) { ra${r} = A[(p.offA + ${idx})${vecA ? " / 4u" : ""}]; } else { ra${r} = ${zA}; }`);
+      L(`    if (aok${r} && ${k0} + ak${r} < kEnd) { ra${r} = A[(offA + ${idx})${vecA ? " / 4u" : ""}]; } else { ra${r} = ${zA}; }`);
     }
     for (let r = 0; r < RB; r++) {
       const idx = transB ? `(col0 + bn${r}) * p.K + ${k0} + bk${r}` : `(${k0} + bk${r}) * p.N + col0 + bn${r}`;
-      L(`    if (bok${r} && ${k0} + bk${r} < kEnd) { rb${r} = B[(p.offB + ${idx})${vecB ? " / 4u" : ""}]; } else { rb${r} = ${zB}; }`);
+      L(`    if (bok${r} && ${k0} + bk${r} < kEnd) { rb${r} = B[(offB + ${idx})${vecB ? " / 4u" : ""}]; } else { rb${r} = ${zB}; }`);
     }
   };
   const storeA = (r: number): string => {
@@ -125,7 +125,8 @@ export function matmulSource(t: Tile, transA: boolean, transB: boolean, vecA: bo
   L(`  }`);
   for (let i = 0; i < TM; i++) for (let j = 0; j < V; j++) L(`  put(row0 + lid.y + ${i * WY}u, col0 + (lid.x + ${j * WX}u) * 4u, slab, acc${i}_${j});`);
   s = /* wgsl */ `
-struct P { M: u32, N: u32, K: u32, offA: u32, offB: u32, offC: u32, accumulate: u32, hasBias: u32, kChunk: u32 }
+struct P { M: u32, N: u32, K: u32, offA: u32, offB: u32, offC: u32, accumulate: u32, hasBias: u32, kChunk: u32,
+  batched: u32, strideA: u32, strideB: u32, strideC: u32 }
 @group(0) @binding(0) var<uniform> p: P;
 @group(0) @binding(1) var<storage, read> A: array<${vecA ? "vec4<f32>" : "f32"}>;
 @group(0) @binding(2) var<storage, read> B: array<${vecB ? "vec4<f32>" : "f32"}>;
@@ -152,10 +153,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
         @builtin(local_invocation_index) li: u32) {
   let row0 = wg.y * ${BM}u;
   let col0 = wg.x * ${BN}u;
-  // Split-K: workgroup layer z takes k in [z·kChunk, (z+1)·kChunk) and writes its own M×N slab.
-  let kBegin = wg.z * p.kChunk;
+  // Workgroup layer z is either a split-K slice, taking k in [z·kChunk, (z+1)·kChunk) and writing
+  // its own M×N slab, or (batched) one product of a batch, its operands strideA/B/C further on.
+  let zb = select(0u, wg.z, p.batched != 0u);
+  let zk = select(wg.z, 0u, p.batched != 0u);
+  let kBegin = zk * p.kChunk;
   let kEnd = min(p.K, kBegin + p.kChunk);
-  let slab = wg.z * p.M * p.N;
+  let slab = zk * p.M * p.N + zb * p.strideC;
+  let offA = p.offA + zb * p.strideA;
+  let offB = p.offB + zb * p.strideB;
 ${lines.join("\n")}
 }`;
   sources.set(key, s);

@@ -104,6 +104,14 @@ export interface MatmulOptions {
   M?: number;
   N?: number;
   K?: number;
+  /**
+   * A batch of `batch` products in one dispatch (default 1): product i reads A, B and writes C
+   * strideA, strideB, strideC elements after product 0 (a stride 0 shares an operand). No split-K.
+   */
+  batch?: number;
+  strideA?: number;
+  strideB?: number;
+  strideC?: number;
 }
 
 const dummy = new WeakMap<Gpu, GPUBuffer>();
@@ -143,8 +151,17 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, c: GpuTensor, o: Ma
       );
     }
   }
-  if (offA + M * K > a.size || offB + K * N > b.size || offC + M * N > c.size) {
-    throw new ShapeError(`webgpu.matmul: M=${M} N=${N} K=${K} at offsets ${offA}/${offB}/${offC} overrun A ${fmtShape(a.shape)}, B ${fmtShape(b.shape)} or C ${fmtShape(c.shape)}`);
+  const batch = o.batch ?? 1;
+  const [sA, sB, sC] = [o.strideA ?? 0, o.strideB ?? 0, o.strideC ?? M * N];
+  if (!Number.isInteger(batch) || batch < 1) throw new ShapeError(`webgpu.matmul: batch must be a positive integer, got ${batch}`);
+  if (batch > 1 && (sC < M * N || o.splitK !== undefined && o.splitK > 1)) {
+    throw new ShapeError(`webgpu.matmul: a batch needs strideC >= M·N (${M * N}, got ${sC}) and no split-K`);
+  }
+  const last = batch - 1;
+  if (offA + last * sA + M * K > a.size || offB + last * sB + K * N > b.size || offC + last * sC + M * N > c.size) {
+    throw new ShapeError(
+      `webgpu.matmul: M=${M} N=${N} K=${K} (batch ${batch}) at offsets ${offA}/${offB}/${offC} overrun A ${fmtShape(a.shape)}, B ${fmtShape(b.shape)} or C ${fmtShape(c.shape)}`,
+    );
   }
   if (o.bias && o.bias.size !== N) throw new ShapeError(`webgpu.matmul: bias must have ${N} values, got ${fmtShape(o.bias.shape)}`);
   if (a.buffer === c.buffer || b.buffer === c.buffer) throw new ShapeError("webgpu.matmul: C must not share a buffer with A or B");
@@ -158,7 +175,7 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, c: GpuTensor, o: Ma
     if (!tileFits(gpu, chosen, tA, tB)) throw new ShapeError(`webgpu.matmul: tile ${o.tile} needs ${threads(chosen)} invocations and ${workgroupBytes(chosen, tA, tB)} bytes of workgroup memory, more than this device allows`);
     t = chosen;
   }
-  let split = o.splitK ?? p.split;
+  let split = batch > 1 ? 1 : (o.splitK ?? p.split);
   if (!Number.isInteger(split) || split < 1) throw new ShapeError(`webgpu.matmul: splitK must be a positive integer, got ${split}`);
   // The slabs must fit one storage binding.
   split = Math.max(1, Math.min(split, Math.floor(gpu.limits.maxStorageBufferBindingSize / Math.max(1, M * N * 4))));
@@ -166,17 +183,17 @@ export function matmul(gpu: Gpu, a: GpuTensor, b: GpuTensor, c: GpuTensor, o: Ma
   split = Math.max(1, Math.ceil(K / kChunk));
   const bias = o.bias ? o.bias.buffer : dummyBuffer(gpu);
   const v4 = o.vec4 ?? true;
-  const vecA = v4 && (tA ? M : K) % 4 === 0 && offA % 4 === 0 && (tA ? t.BM : t.BK) % 4 === 0 && a.buffer.size % 16 === 0;
-  const vecB = v4 && (tB ? K : N) % 4 === 0 && offB % 4 === 0 && (tB ? t.BK : t.BN) % 4 === 0 && b.buffer.size % 16 === 0;
+  const vecA = v4 && (tA ? M : K) % 4 === 0 && offA % 4 === 0 && sA % 4 === 0 && (tA ? t.BM : t.BK) % 4 === 0 && a.buffer.size % 16 === 0;
+  const vecB = v4 && (tB ? K : N) % 4 === 0 && offB % 4 === 0 && sB % 4 === 0 && (tB ? t.BK : t.BN) % 4 === 0 && b.buffer.size % 16 === 0;
   const code = matmulSource(t, tA, tB, vecA, vecB);
-  const groups: [number, number, number] = [Math.ceil(N / t.BN), Math.ceil(M / t.BM), split];
+  const groups: [number, number, number] = [Math.ceil(N / t.BN), Math.ceil(M / t.BM), batch > 1 ? batch : split];
   if (split === 1) {
-    const words = new Words().u(M, N, K, offA, offB, offC, o.accumulate ? 1 : 0, o.bias ? 1 : 0, kChunk).build();
+    const words = new Words().u(M, N, K, offA, offB, offC, o.accumulate ? 1 : 0, o.bias ? 1 : 0, kChunk, batch > 1 ? 1 : 0, sA, sB, sC).build();
     gpu.dispatch(code, words, [a.buffer, b.buffer, bias, c.buffer], groups);
     return;
   }
   const parts = scratchBuffer(gpu, "matmul.splitK", split * M * N * 4);
-  gpu.dispatch(code, new Words().u(M, N, K, offA, offB, 0, 0, 0, kChunk).build(), [a.buffer, b.buffer, bias, parts], groups);
+  gpu.dispatch(code, new Words().u(M, N, K, offA, offB, 0, 0, 0, kChunk, 0, 0, 0, 0).build(), [a.buffer, b.buffer, bias, parts], groups);
   const total = Math.ceil((M * N) / 256);
   const gx = Math.min(total, 32768);
   const sumWords = new Words().u(M * N, N, split, offC, o.accumulate ? 1 : 0, o.bias ? 1 : 0).build();

@@ -81,6 +81,29 @@ describe("webgpu kernels", { skip }, () => {
     }
   });
 
+  test("matmul: a batch in one dispatch, with transposes, offsets, a shared (stride 0) operand and vec4 or scalar loads", async () => {
+    const gpu = gpuOf();
+    for (const [M, N, K, tA, tB, shareB] of [[5, 7, 3, false, false, false], [8, 12, 16, true, false, true], [9, 4, 20, false, true, false], [16, 16, 8, true, true, true]] as const) {
+      const batch = 3;
+      const sA = M * K + 4;
+      const sB = shareB ? 0 : K * N + 8;
+      const a = rand(4 + (batch - 1) * sA + M * K, M + 1);
+      const b = rand(8 + (batch - 1) * sB + K * N, N + 2);
+      const C = GpuTensor.zeros(gpu, [1 + batch * M * N]);
+      const before = gpu.dispatches;
+      wg.matmul(gpu, GpuTensor.fromArray(gpu, a), GpuTensor.fromArray(gpu, b), C, {
+        transA: tA, transB: tB, M, N, K, offsetA: 4, offsetB: 8, offsetC: 1, batch, strideA: sA, strideB: sB, strideC: M * N,
+      });
+      assert.equal(gpu.dispatches - before, 1, "one dispatch for the batch");
+      const got = await C.read();
+      for (let i = 0; i < batch; i++) {
+        const want = refMatmul(a.subarray(4 + i * sA), b.subarray(8 + i * sB), M, N, K, tA, tB);
+        assertNear(got.subarray(1 + i * M * N, 1 + (i + 1) * M * N), want, 3e-6 * Math.sqrt(K), 1e-5, `batch ${i} of ${M}×${N}×${K} tA=${tA} tB=${tB}`);
+      }
+    }
+    assert.throws(() => wg.matmul(gpu, GpuTensor.empty(gpu, [12]), GpuTensor.empty(gpu, [12]), GpuTensor.empty(gpu, [12]), { M: 2, N: 2, K: 3, batch: 3, strideA: 6 }), /overrun/);
+  });
+
   test("matmul: a malformed or oversized tile is a ShapeError naming it", () => {
     const gpu = gpuOf();
     const A = GpuTensor.empty(gpu, [2, 2]);
