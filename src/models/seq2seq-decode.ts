@@ -4,6 +4,7 @@ import { seq2seqBatch } from "../data/batching.js";
 import { Tensor } from "../tensor/tensor.js";
 import { cat } from "../tensor/primitives/movement.js";
 import { type DecoderState, type EncodedSource, type Seq2Seq, selectEncoded, selectState } from "./seq2seq.js";
+import { type Search, runSearch, runSearchAsync } from "./search.js";
 
 /** Decoding runs in eval mode without recording; the model's mode is restored after. */
 function inference<T>(model: Seq2Seq, fn: () => T): T {
@@ -23,8 +24,18 @@ function checkMaxLength(op: string, n: number): void {
 /** Greedy decoding: each step takes the most likely token, until eos or maxLength. Returns each sequence's tokens without eos. */
 export function greedyDecode(model: Seq2Seq, src: Tensor, srcLengths: ArrayLike<number> | null, opts: { maxLength: number }): Int32Array[] {
   checkMaxLength("greedyDecode", opts.maxLength);
+  return runSearch(model, () => greedy(model, src, srcLengths, opts));
+}
+
+/** greedyDecode for a model on any device: each step's tokens are awaited. */
+export function greedyDecodeAsync(model: Seq2Seq, src: Tensor, srcLengths: ArrayLike<number> | null, opts: { maxLength: number }): Promise<Int32Array[]> {
+  checkMaxLength("greedyDecodeAsync", opts.maxLength);
+  return runSearchAsync(model, () => greedy(model, src, srcLengths, opts));
+}
+
+function* greedy(model: Seq2Seq, src: Tensor, srcLengths: ArrayLike<number> | null, opts: { maxLength: number }): Search<Int32Array[]> {
   const { bos, eos } = model.config.special;
-  return inference(model, () => {
+  {
     const enc = model.encode(src, srcLengths);
     const B = src.shape[1];
     const out: number[][] = Array.from({ length: B }, () => []);
@@ -33,7 +44,7 @@ export function greedyDecode(model: Seq2Seq, src: Tensor, srcLengths: ArrayLike<
     let state = enc.init;
     for (let t = 0; t < opts.maxLength && done.some((d) => !d); t++) {
       const r = model.step(prev, state, enc);
-      const next = r.logits.argmax(1).toArray() as Int32Array;
+      const next = (yield r.logits.argmax(1)) as Int32Array;
       for (let b = 0; b < B; b++) {
         if (done[b]) continue;
         if (next[b] === eos) done[b] = 1;
@@ -43,7 +54,7 @@ export function greedyDecode(model: Seq2Seq, src: Tensor, srcLengths: ArrayLike<
       state = r.state;
     }
     return out.map((o) => Int32Array.from(o));
-  });
+  }
 }
 
 export interface Hypothesis {
@@ -84,13 +95,28 @@ function catStates(states: DecoderState[]): DecoderState {
  * maxLength, when open ones count too). Returns each sequence's best hypothesis by score.
  */
 export function beamSearch(model: Seq2Seq, src: Tensor, srcLengths: ArrayLike<number> | null, opts: BeamOptions): Hypothesis[] {
+  checkBeam("beamSearch", opts);
+  return runSearch(model, () => beamLoop(model, src, srcLengths, opts));
+}
+
+/** beamSearch for a model on any device: each step's log-probabilities are awaited. */
+export function beamSearchAsync(model: Seq2Seq, src: Tensor, srcLengths: ArrayLike<number> | null, opts: BeamOptions): Promise<Hypothesis[]> {
+  checkBeam("beamSearchAsync", opts);
+  return runSearchAsync(model, () => beamLoop(model, src, srcLengths, opts));
+}
+
+function checkBeam(op: string, opts: BeamOptions): void {
   const k = opts.beamSize;
-  if (!Number.isInteger(k) || k < 1) throw new GradlabError(`beamSearch: beamSize must be an integer ≥ 1, got ${k}`);
-  checkMaxLength("beamSearch", opts.maxLength);
+  if (!Number.isInteger(k) || k < 1) throw new GradlabError(`${op}: beamSize must be an integer ≥ 1, got ${k}`);
+  checkMaxLength(op, opts.maxLength);
+}
+
+function* beamLoop(model: Seq2Seq, src: Tensor, srcLengths: ArrayLike<number> | null, opts: BeamOptions): Search<Hypothesis[]> {
+  const k = opts.beamSize;
   const alpha = opts.lengthPenalty ?? 1;
   const { bos, eos } = model.config.special;
   const scoreOf = (logProb: number, len: number) => (alpha === 0 ? logProb : logProb / len ** alpha);
-  return inference(model, () => {
+  {
     const encAll = model.encode(src, srcLengths);
     const B = src.shape[1];
     const results: Hypothesis[] = [];
@@ -108,7 +134,7 @@ export function beamSearch(model: Seq2Seq, src: Tensor, srcLengths: ArrayLike<nu
         const n = beams.length;
         const prev = new Tensor(Int32Array.from(beams, (bm) => (bm.tokens.length ? bm.tokens[bm.tokens.length - 1] : bos)), [n]);
         const r = model.step(prev, state, encFor(n));
-        const lp = r.logits.logSoftmax(1).toArray();
+        const lp = yield r.logits.logSoftmax(1);
         const V = r.logits.shape[1];
         const cands: { i: number; v: number; logProb: number }[] = [];
         for (let i = 0; i < n; i++) for (let v = 0; v < V; v++) cands.push({ i, v, logProb: beams[i].logProb + lp[i * V + v] });
@@ -140,7 +166,7 @@ export function beamSearch(model: Seq2Seq, src: Tensor, srcLengths: ArrayLike<nu
       results.push(finished.reduce((x, y) => (y.score > x.score ? y : x)));
     }
     return results;
-  });
+  }
 }
 
 /** Log-probability of each target (tokens then eos) given its source, by teacher forcing. */

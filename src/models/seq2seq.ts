@@ -1,4 +1,4 @@
-import { GradlabError, ShapeError, fmtShape } from "../core/errors.js";
+import { DeviceError, GradlabError, ShapeError, fmtShape } from "../core/errors.js";
 import { type Generator, defaultGenerator } from "../core/rng.js";
 import { DEFAULT_SPECIAL, type Seq2SeqBatch, type SpecialTokens } from "../data/batching.js";
 import { Embedding } from "../nn/embedding.js";
@@ -162,7 +162,10 @@ export class Seq2Seq extends Module {
       c: c0 ? Array.from({ length: L }, () => c0) : null,
       feed: this.config.attention === "luong" || this.config.attention === "dot" ? h0.mul(0) : null,
     };
-    return { keys, prepared: this.attention ? this.attention.prepare(keys) : null, padMask: paddingMask(lengths, S, keys.dtype), init };
+    // The padding mask is built on the host from the lengths; it joins the keys on their device.
+    const mask = paddingMask(lengths, S, keys.dtype);
+    const padMask = mask && keys.dev ? mask.toDevice(keys.device) : mask;
+    return { keys, prepared: this.attention ? this.attention.prepare(keys) : null, padMask, init };
   }
 
   private drop(x: Tensor): Tensor {
@@ -233,7 +236,12 @@ export class Seq2Seq extends Module {
       logits.push(r.logits);
       if (r.weights) weights.push(r.weights);
       state = r.state;
-      if (t + 1 < tgtIn.shape[0]) prev = tf >= 1 || this.gen.random() < tf ? tgtIn.select(0, t + 1) : r.logits.detach().argmax(1);
+      if (t + 1 < tgtIn.shape[0]) {
+        if (tf >= 1 || this.gen.random() < tf) prev = tgtIn.select(0, t + 1);
+        else if (r.logits.dev) {
+          throw new DeviceError(`Seq2Seq.forward: scheduled sampling (teacherForcing ${tf}) feeds predictions back as token ids, which must be on the host; on ${r.logits.device} use teacherForcing 1`);
+        } else prev = r.logits.detach().argmax(1);
+      }
     }
     return { logits: stack(logits, 0), attention: weights.length ? stack(weights, 0) : null };
   }

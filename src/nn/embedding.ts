@@ -60,7 +60,9 @@ export class Embedding extends Module {
     const rows = embedding(this.weight, ids);
     if (this.paddingIdx === null || !rows.requiresGrad || !isGradEnabled()) return rows;
     // Same values, but padding positions read a detached copy, so their row gets no gradient.
-    const isPad = ids.eq(this.paddingIdx).unsqueeze(-1);
+    const pad = ids.eq(this.paddingIdx).unsqueeze(-1);
+    // The ids are on the host; the mask joins the rows where they are.
+    const isPad = rows.dev ? pad.toDevice(rows.device) : pad;
     return rows.detach().where(isPad, rows);
   }
 

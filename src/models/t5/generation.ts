@@ -7,12 +7,12 @@
  * when the pad id is not 0 — transformers' `pad_token_id or eos_token_id`). Beam bookkeeping is
  * done in float32, as in PyTorch, so that ties and near-ties resolve the same way.
  */
-import { noGrad } from "../../autograd/mode.js";
 import { DeviceError, GradlabError, ShapeError, fmtShape } from "../../core/errors.js";
 import { type Generator as Rng, defaultGenerator } from "../../core/rng.js";
 import { Tensor } from "../../tensor/tensor.js";
 import type { BlockCache } from "../../nn/t5/layers.js";
 import type { T5ForConditionalGeneration } from "./model.js";
+import { type Search as SearchOf, runSearch, runSearchAsync } from "../search.js";
 
 export interface GenerateOptions {
   /** int32 [batch, length]; by default 1 wherever the input is not the pad id (as transformers infers it). */
@@ -49,18 +49,18 @@ interface Resolved {
 type Logits = Float32Array | Float64Array;
 
 /**
- * The decoding loops are generators that yield each step's logits tensor and receive its values:
- * generate() reads them synchronously (CPU), generateAsync() awaits them (any device), and both
- * run the same search.
+ * The decoding loops are generators (models/search.ts) that yield each step's logits tensor and
+ * receive its values: generate() reads them synchronously (CPU), generateAsync() awaits them (any
+ * device), and both run the same search.
  */
-type Search = Generator<Tensor, Tensor, Logits>;
+type Search = SearchOf<Tensor>;
 
 /** Runs the decoder on one token per row; returns the last position's logits, [rows, vocab] flat. */
 function* step(
   model: T5ForConditionalGeneration, tokens: Int32Array, enc: Tensor, encMask: Tensor | null, cache: BlockCache[] | null,
-): Generator<Tensor, { logits: Logits; cache: BlockCache[] }, Logits> {
+): SearchOf<{ logits: Logits; cache: BlockCache[] }> {
   const r = model.decode(new Tensor(tokens, [tokens.length, 1]), enc, { encoderAttentionMask: encMask, cache });
-  const logits = yield r.logits;
+  const logits = (yield r.logits) as Logits;
   return { logits, cache: r.cache };
 }
 
@@ -318,41 +318,8 @@ function search(model: T5ForConditionalGeneration, inputIds: Tensor, opts: Gener
   if (numBeams > 1 && opts.doSample) throw new GradlabError("generate: beam sampling (doSample with numBeams > 1) is not supported; use one or the other");
   const mask = opts.attentionMask ?? defaultAttentionMask(inputIds, r.pad, r.eos);
   if (mask.shape.join() !== inputIds.shape.join()) throw new ShapeError(`generate: attentionMask ${fmtShape(mask.shape)} must match inputIds ${fmtShape(inputIds.shape)}`);
-  const enc = noGrad(() => model.encode(inputIds, mask).lastHiddenState);
+  const enc = model.encode(inputIds, mask).lastHiddenState;
   return numBeams > 1 ? beamSearch(model, enc, mask, r, { ...opts, numBeams }) : greedyOrSample(model, enc, mask, r, opts);
-}
-
-/** Runs a search in eval mode without gradients, reading each step's logits with `read`. */
-function drive(model: T5ForConditionalGeneration, begin: () => Search, read: (t: Tensor) => Logits): Tensor;
-function drive(model: T5ForConditionalGeneration, begin: () => Search, read: (t: Tensor) => Promise<Logits>): Promise<Tensor>;
-function drive(model: T5ForConditionalGeneration, begin: () => Search, read: (t: Tensor) => Logits | Promise<Logits>): Tensor | Promise<Tensor> {
-  const wasTraining = model.training;
-  // Each resumption runs in eval mode without gradients; the mode is restored between them, so an
-  // asynchronous search never leaves it changed while it waits.
-  const resume = (g: Search | null, v?: Logits) => {
-    model.eval();
-    try {
-      return noGrad(() => (g ? g.next(v as Logits) : { g: begin() }));
-    } finally {
-      model.train(wasTraining);
-    }
-  };
-  const g = (resume(null) as { g: Search }).g;
-  let r = resume(g) as IteratorResult<Tensor, Tensor>;
-  const loop = (): Tensor | Promise<Tensor> => {
-    while (!r.done) {
-      const v = read(r.value);
-      if (v instanceof Promise) {
-        return v.then((logits) => {
-          r = resume(g, logits) as IteratorResult<Tensor, Tensor>;
-          return loop();
-        });
-      }
-      r = resume(g, v) as IteratorResult<Tensor, Tensor>;
-    }
-    return r.value;
-  };
-  return loop();
 }
 
 export function generate(model: T5ForConditionalGeneration, inputIds: Tensor, opts: GenerateOptions = {}): Tensor {
@@ -360,10 +327,10 @@ export function generate(model: T5ForConditionalGeneration, inputIds: Tensor, op
   if (dev !== "cpu") {
     throw new DeviceError(`generate: the model is on ${dev}, where each step's logits come back asynchronously; use \`await generateAsync(model, inputIds, opts)\``);
   }
-  return drive(model, () => search(model, inputIds, opts), (t) => t.toArray() as Logits);
+  return runSearch(model, () => search(model, inputIds, opts));
 }
 
 /** generate() for a model on any device: each step's logits are awaited (one read per step). */
 export function generateAsync(model: T5ForConditionalGeneration, inputIds: Tensor, opts: GenerateOptions = {}): Promise<Tensor> {
-  return drive(model, () => search(model, inputIds, opts), (t) => t.toArrayAsync() as Promise<Logits>);
+  return runSearchAsync(model, () => search(model, inputIds, opts));
 }

@@ -8,6 +8,8 @@ import { Module } from "../module.js";
 import { Parameter } from "../parameter.js";
 import { cellStep } from "./composite.js";
 import { type LayerParams, fusedLayer } from "./fused.js";
+import { deviceLayer } from "./device-layer.js";
+import { zerosOn } from "../../tensor/device.js";
 import { checkChoice, checkFeatures, checkPositiveInt, checkState } from "./validate.js";
 import type { RecurrentImpl } from "./base.js";
 
@@ -92,13 +94,15 @@ abstract class CellBase extends Module {
     const cb = c ? lift(checkState(op, "cx", c, shape(this.hiddenSize), dtype)) : null;
     let h2: Tensor;
     let c2: Tensor | null;
-    if (this.impl === "composite") {
-      const zeros = () => empty([B, this.hiddenSize], dtype);
-      [h2, c2] = cellStep(this._cell, this._resetAfter, xb, hb ?? zeros(), this._cell === "lstm" ? (cb ?? zeros()) : null, this.params());
+    const lo = { cell: this._cell, resetAfter: this._resetAfter, reverse: false, lengths: null };
+    // On a device: its fused kernels for one step where it has them, else the composite.
+    const fused = this.impl === "composite" ? null : xb.dev ? deviceLayer(xb.unsqueeze(0), this.params(), hb, cb, lo) : fusedLayer(xb.unsqueeze(0), this.params(), hb, cb, lo);
+    if (fused) {
+      h2 = fused.h;
+      c2 = fused.c;
     } else {
-      const r = fusedLayer(xb.unsqueeze(0), this.params(), hb, cb, { cell: this._cell, resetAfter: this._resetAfter, reverse: false, lengths: null });
-      h2 = r.h;
-      c2 = r.c;
+      const zeros = () => zerosOn(xb.device, dtype, [B, this.hiddenSize]);
+      [h2, c2] = cellStep(this._cell, this._resetAfter, xb, hb ?? zeros(), this._cell === "lstm" ? (cb ?? zeros()) : null, this.params());
     }
     return unbatched ? [h2.squeeze(0), c2 ? c2.squeeze(0) : null] : [h2, c2];
   }

@@ -277,3 +277,43 @@ describe("webgpu device: T5", { skip }, () => {
     assert.equal(dev.training, true, "training mode is restored after the search");
   });
 });
+
+describe("webgpu device: sequence to sequence", { skip }, () => {
+  for (const [attention, cell] of [["bahdanau", "lstm"], ["luong", "gru"]] as const) {
+    test(`${attention} attention, ${cell}: 5 Adam steps on padded batches give the CPU's losses; greedy and beam decoding there too`, async () => {
+      const m = gl.models;
+      const d = gl.data;
+      const make = () => {
+        gl.manualSeed(7);
+        return new m.Seq2Seq({ srcVocab: 8, tgtVocab: 8, embeddingDim: 6, hiddenSize: 10, attention, cell, encoderLayers: 2, decoderLayers: 2 });
+      };
+      const batches = [0, 1, 2, 3, 4].map((i) =>
+        d.seq2seqBatch([{ src: [3, 4, 5, 6].slice(i % 2), tgt: [5, 4, 3] }, { src: [4, 3], tgt: [3, 6] }, { src: [7, 7, 3], tgt: [4] }]),
+      );
+      const train = (model: gl.models.Seq2Seq) => {
+        const opt = new gl.optim.Adam(model.parameters(), { lr: 0.01 });
+        return batches.map((b) => {
+          opt.zeroGrad();
+          const loss = model.loss(b);
+          loss.backward();
+          opt.step();
+          return loss;
+        });
+      };
+      const cpu = make();
+      const want = onCpuRef(() => train(cpu).map((l) => l.item()));
+      const dev = make().to({ device: "webgpu" });
+      const got = await Promise.all(train(dev).map((l) => l.itemAsync()));
+      assertNear(got, want, 1e-5, 1e-4, `${attention} losses`);
+      const b = batches[0];
+      const greedyCpu = onCpuRef(() => m.greedyDecode(cpu, b.src, b.srcLengths, { maxLength: 5 })).map((t) => Array.from(t));
+      const greedyDev = (await m.greedyDecodeAsync(dev, b.src, b.srcLengths, { maxLength: 5 })).map((t) => Array.from(t));
+      assert.deepEqual(greedyDev, greedyCpu);
+      const beamCpu = onCpuRef(() => m.beamSearch(cpu, b.src, b.srcLengths, { beamSize: 3, maxLength: 5 }));
+      const beamDev = await m.beamSearchAsync(dev, b.src, b.srcLengths, { beamSize: 3, maxLength: 5 });
+      assert.deepEqual(beamDev.map((h) => Array.from(h.tokens)), beamCpu.map((h) => Array.from(h.tokens)));
+      beamDev.forEach((h, i) => assert.ok(Math.abs(h.logProb - beamCpu[i].logProb) < 1e-4, `log-probability ${h.logProb} vs ${beamCpu[i].logProb}`));
+      assert.throws(() => dev.forward(b.src, b.srcLengths, b.tgtIn, { teacherForcing: 0 }), /scheduled sampling .* must be on the host/);
+    });
+  }
+});
