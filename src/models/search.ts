@@ -10,17 +10,20 @@ import type { Tensor } from "../tensor/tensor.js";
  */
 export type Search<T> = Generator<Tensor, T, TypedArray>;
 
-// Each resumption runs in eval mode without gradients, and the mode is restored between them, so
-// an asynchronous search never leaves the model changed while it waits.
-function resume<T>(model: Module, run: () => IteratorResult<Tensor, T>): IteratorResult<Tensor, T> {
+/** Runs fn in eval mode without recording gradients, restoring the model's mode after. */
+export function inference<T>(model: Module, fn: () => T): T {
   const was = model.training;
   model.eval();
   try {
-    return noGrad(run);
+    return noGrad(fn);
   } finally {
     model.train(was);
   }
 }
+
+// Each resumption runs as inference(), and the mode is restored between them, so an asynchronous
+// search never leaves the model changed while it waits.
+const resume = inference;
 
 function start<T>(model: Module, begin: () => Search<T>): { g: Search<T>; r: IteratorResult<Tensor, T> } {
   let g: Search<T> | null = null;

@@ -1,21 +1,9 @@
 import { GradlabError } from "../core/errors.js";
-import { noGrad } from "../autograd/mode.js";
 import { seq2seqBatch } from "../data/batching.js";
 import { Tensor } from "../tensor/tensor.js";
 import { cat } from "../tensor/primitives/movement.js";
 import { type DecoderState, type EncodedSource, type Seq2Seq, selectEncoded, selectState } from "./seq2seq.js";
-import { type Search, runSearch, runSearchAsync } from "./search.js";
-
-/** Decoding runs in eval mode without recording; the model's mode is restored after. */
-function inference<T>(model: Seq2Seq, fn: () => T): T {
-  const was = model.training;
-  model.eval();
-  try {
-    return noGrad(fn);
-  } finally {
-    model.train(was);
-  }
-}
+import { type Search, inference, runSearch, runSearchAsync } from "./search.js";
 
 function checkMaxLength(op: string, n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new GradlabError(`${op}: maxLength must be an integer ≥ 1, got ${n}`);
