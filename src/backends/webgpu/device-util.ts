@@ -1,5 +1,8 @@
 import type { DType } from "../../core/dtype.js";
-import { type Elem, WG } from "./strided-source.js";
+import { ShapeError, fmtShape } from "../../core/errors.js";
+import { contiguousStrides, numel } from "../../core/shape.js";
+import type { Gpu } from "./runtime.js";
+import { EW, type Elem, MAX_RANK, WG, elementwiseSource } from "./strided-source.js";
 
 export const elem = (d: DType): Elem => (d === "int32" ? "i32" : "f32");
 
@@ -55,4 +58,36 @@ export function collapse(shape: readonly number[], strides: readonly (readonly n
     }
   }
   return { shape: outShape, strides: outStrides };
+}
+
+/** One operand of an elementwise shader: a buffer seen through strides from an offset. */
+export interface Operand {
+  buffer: GPUBuffer;
+  elem: Elem;
+  strides: readonly number[];
+  offset: number;
+}
+
+const sources = new Map<string, string>();
+
+/**
+ * Encodes an elementwise shader over `shape`: `expr` of x, y, z (the inputs, in the compute type
+ * `ct`) written to `out`, contiguous unless `stridedOut`. Dims every operand walks contiguously
+ * are merged first. `u` may carry the shader's flags and parameters.
+ */
+export function encodeElementwise(
+  gpu: Gpu, key: string, expr: string, ct: Elem, shape: readonly number[], ins: readonly Operand[], out: Operand, stridedOut: boolean, u = new Uniform(),
+): void {
+  const n = numel(shape);
+  if (n === 0) return;
+  const c = collapse(shape, [...ins.map((v) => v.strides), stridedOut ? out.strides : contiguousStrides(shape)]);
+  if (c.shape.length > MAX_RANK) throw new ShapeError(`webgpu: views of more than ${MAX_RANK} dims that cannot be merged are not supported (shape ${fmtShape(shape)})`);
+  const inElems = ins.map((v) => v.elem);
+  const skey = `${key}|${inElems.join()}|${out.elem}|${ct}|${stridedOut}`;
+  let code = sources.get(skey);
+  if (!code) sources.set(skey, (code = elementwiseSource(inElems, out.elem, ct, expr, stridedOut)));
+  u.set(EW.n, n).set(EW.rank, c.shape.length).list(EW.shape, c.shape);
+  ins.forEach((v, k) => u.set(EW.off + k, v.offset).list(EW.strides[k], c.strides[k]));
+  u.set(EW.off + 3, stridedOut ? out.offset : 0).list(EW.strides[3], c.strides[ins.length]);
+  gpu.dispatch(code, u.u.buffer, [...ins.map((v) => v.buffer), out.buffer], grid(n));
 }

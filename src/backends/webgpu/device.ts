@@ -19,9 +19,9 @@ import { matmul as gemm } from "./matmul.js";
 import { type Gpu, WebGPUError, bucket } from "./runtime.js";
 import {
   ADAM, CE_BACKWARD, CE_FORWARD, EW, type Elem, MAX_RANK, RD, SGD,
-  argReduceSource, binaryExpr, clampExpr, computeType, elementwiseSource, reduceSource, unaryExpr,
+  argReduceSource, binaryExpr, clampExpr, computeType, reduceSource, unaryExpr,
 } from "./strided-source.js";
-import { Uniform, collapse, elem, grid, rows } from "./device-util.js";
+import { type Operand, Uniform, collapse, elem, encodeElementwise, grid, rows } from "./device-util.js";
 import { contiguousStrides, numel as count } from "../../core/shape.js";
 
 export class WebGpuBuffer implements DeviceBuffer {
@@ -182,19 +182,8 @@ export class WebGpuDevice implements DeviceKernels {
 
   /** Encodes an elementwise shader over `shape`; inputs are views of that shape. */
   private elementwise(key: string, expr: string, ct: Elem, ins: DeviceView[], out: DeviceView, stridedOut: boolean, u = new Uniform()): void {
-    const shape = out.shape;
-    const n = count(shape);
-    if (n === 0) return;
-    const ostrides = stridedOut ? out.strides : contiguousStrides(shape);
-    const c = collapse(shape, [...ins.map((v) => v.strides), ostrides]);
-    if (c.shape.length > MAX_RANK) throw new ShapeError(`webgpu: views of more than ${MAX_RANK} dims that cannot be merged are not supported (shape ${fmtShape(shape)})`);
-    const inElems = ins.map((v) => elem(v.buf.dtype));
-    const outElem = elem(out.buf.dtype);
-    const code = this.source(`ew|${key}|${inElems.join()}|${outElem}|${ct}|${stridedOut}`, () => elementwiseSource(inElems, outElem, ct, expr, stridedOut));
-    u.set(EW.n, n).set(EW.rank, c.shape.length).list(EW.shape, c.shape);
-    ins.forEach((v, k) => u.set(EW.off + k, v.offset).list(EW.strides[k], c.strides[k]));
-    u.set(EW.off + 3, stridedOut ? out.offset : 0).list(EW.strides[3], c.strides[ins.length]);
-    this.gpu.dispatch(code, u.u.buffer, [...ins.map((v) => this.buf(v.buf)), this.buf(out.buf)], grid(n));
+    const operand = (v: DeviceView): Operand => ({ buffer: this.buf(v.buf), elem: elem(v.buf.dtype), strides: v.strides, offset: v.offset });
+    encodeElementwise(this.gpu, key, expr, ct, out.shape, ins.map(operand), operand(out), stridedOut, u);
   }
 
   outView(out: DeviceBuffer, shape: readonly number[]): DeviceView {
