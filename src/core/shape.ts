@@ -18,6 +18,15 @@ export function contiguousStrides(shape: Shape): number[] {
   return strides;
 }
 
+/** A shape seen as [outer, size, inner] around dim: the products of the dims before and after it. */
+export function splitAt(shape: Shape, dim: number): [number, number, number] {
+  let outer = 1;
+  for (let i = 0; i < dim; i++) outer *= shape[i];
+  let inner = 1;
+  for (let i = dim + 1; i < shape.length; i++) inner *= shape[i];
+  return [outer, shape[dim], inner];
+}
+
 export function shapesEqual(a: Shape, b: Shape): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;

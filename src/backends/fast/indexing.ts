@@ -1,3 +1,4 @@
+import { splitAt } from "../../core/shape.js";
 import type { View } from "../../backend/kernels.js";
 import { isContiguous } from "../../backend/view.js";
 import type { WasmRuntime } from "./runtime.js";
@@ -6,15 +7,6 @@ import { gather, unstage } from "./stage.js";
 // Row scatter-add (the embedding gradient) in the module (assembly/indexing.ts). Only the case
 // with nothing before dim is handled, where a "row" is everything after it; the whole table is
 // copied in and out, so the path is taken only when the rows added are not far fewer than its rows.
-
-/** Rows of `shape` along dim as [outer, D, inner]. */
-function split(shape: readonly number[], dim: number): [number, number, number] {
-  let outer = 1;
-  for (let i = 0; i < dim; i++) outer *= shape[i];
-  let inner = 1;
-  for (let i = dim + 1; i < shape.length; i++) inner *= shape[i];
-  return [outer, shape[dim], inner];
-}
 
 /** Whether copying a D-row table in pays for picking L rows of it. */
 function worthIt(D: number, L: number): boolean {
@@ -36,7 +28,7 @@ function stageView(rt: WasmRuntime, v: View, n: number): number {
 
 /** dst rows index[j] along dim += src row j; false when the case is left to the reference. */
 export function indexAddF32(rt: WasmRuntime, dst: Float32Array, dstShape: readonly number[], dim: number, index: Int32Array, src: View): boolean {
-  const [outer, D, inner] = split(dstShape, dim);
+  const [outer, D, inner] = splitAt(dstShape, dim);
   const L = index.length;
   if (outer !== 1 || !worthIt(D, L)) return false;
   if (L === 0 || inner === 0) return true;

@@ -1,4 +1,5 @@
 import type { TypedArray } from "../../core/dtype.js";
+import { splitAt } from "../../core/shape.js";
 import type { View } from "../../backend/kernels.js";
 import { forEachRow, isContiguous } from "../../backend/view.js";
 
@@ -76,17 +77,9 @@ function contiguousData(v: View): TypedArray {
   return out as unknown as TypedArray;
 }
 
-function split(shape: readonly number[], dim: number): [number, number, number] {
-  let outer = 1;
-  for (let i = 0; i < dim; i++) outer *= shape[i];
-  let inner = 1;
-  for (let i = dim + 1; i < shape.length; i++) inner *= shape[i];
-  return [outer, shape[dim], inner];
-}
-
 export function indexSelect(x: View, dim: number, index: Int32Array, out: TypedArray): void {
   const xd = contiguousData(x);
-  const [outer, D, inner] = split(x.shape, dim);
+  const [outer, D, inner] = splitAt(x.shape, dim);
   const L = index.length;
   const sameType = xd.constructor === out.constructor;
   for (let o = 0; o < outer; o++) {
@@ -101,7 +94,7 @@ export function indexSelect(x: View, dim: number, index: Int32Array, out: TypedA
 
 export function indexAdd(dst: TypedArray, dstShape: readonly number[], dim: number, index: Int32Array, src: View): void {
   const sd = contiguousData(src);
-  const [outer, D, inner] = split(dstShape, dim);
+  const [outer, D, inner] = splitAt(dstShape, dim);
   const L = index.length;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < L; j++) {

@@ -5,7 +5,7 @@
  * in source order, so results are exact-order and deterministic.
  */
 import { DTypeError, ShapeError, fmtShape } from "../../core/errors.js";
-import { contiguousStrides, numel as count } from "../../core/shape.js";
+import { contiguousStrides, numel as count, splitAt } from "../../core/shape.js";
 import type { DeviceBuffer, DeviceView } from "../../backend/device.js";
 import { Uniform, collapse, elem, grid } from "./device-util.js";
 import { type Elem, HELPERS, MAX_RANK, perElement } from "./strided-source.js";
@@ -89,8 +89,7 @@ ${perElement("w(0u)")}
 
 export function indexSelect(dev: WebGpuDevice, x: DeviceView, dim: number, index: Int32Array, out: DeviceBuffer): void {
   const n = index.length;
-  const outer = count(x.shape.slice(0, dim));
-  const inner = count(x.shape.slice(dim + 1));
+  const [outer, , inner] = splitAt(x.shape, dim);
   const total = outer * n * inner;
   if (total === 0) return;
   // [outer, size, inner] through strides: the outer and inner dims must each walk one stride.
@@ -108,9 +107,7 @@ export function indexSelect(dev: WebGpuDevice, x: DeviceView, dim: number, index
 
 export function indexAdd(dev: WebGpuDevice, dst: DeviceBuffer, dstShape: readonly number[], dim: number, index: Int32Array, src: DeviceView): void {
   if (dst.dtype !== "float32") throw new DTypeError("webgpu indexAdd: float32 tensors only");
-  const V = dstShape[dim];
-  const outer = count(dstShape.slice(0, dim));
-  const inner = count(dstShape.slice(dim + 1));
+  const [outer, V, inner] = splitAt(dstShape, dim);
   const total = outer * V * inner;
   if (total === 0 || index.length === 0) return;
   const s = dev.contiguousAt0(src);
