@@ -15,15 +15,11 @@ import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import * as gl from "../src/index.js";
+import { cliArgs, lcgIds as lcg } from "./common.js";
 import { gpuChecks } from "./gpu-check.js";
 import { FULL_SWEEP, QUICK_SWEEP, chainTimes, parseSpec, sweepShape, sweepTable } from "./gpu-sweep.js";
 
-const args = process.argv.slice(2);
-const has = (name: string): boolean => args.includes(name);
-const value = (name: string, dflt: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-};
+const { has, value } = cliArgs();
 const quick = has("--quick");
 
 interface LMConfig { name: string; B: number; T: number; V: number; E: number; H: number }
@@ -46,16 +42,6 @@ async function openGpu(): Promise<gl.webgpu.Gpu> {
   const gpu = await gl.webgpu.requestGpu({ backend, powerPreference: "high-performance" });
   if (!gpu) throw new Error(`no WebGPU device: ${gl.webgpu.gpuUnavailableReason()}`);
   return gpu;
-}
-
-function lcg(n: number, V: number, seed: number): Int32Array {
-  const out = new Int32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s % V;
-  }
-  return out;
 }
 
 async function timeGemm(gpu: gl.webgpu.Gpu, M: number, K: number, N: number): Promise<Record<string, number>> {

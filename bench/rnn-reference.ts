@@ -7,13 +7,9 @@
 // whole backward pass of sum(y · R) through the layer's single fused node.
 import { writeFileSync } from "node:fs";
 import * as gl from "../src/index.js";
+import { cliArgs } from "./common.js";
 
-const args = process.argv.slice(2);
-const flag = (name: string) => args.includes(name);
-const value = (name: string, dflt: string) => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-};
+const { has: flag, value } = cliArgs();
 const backend = value("--backend", "js");
 const reps = Number(value("--reps", "3"));
 const cfg = flag("--small") ? { name: "S", B: 32, T: 64, E: 64, H: 128 } : { name: "M", B: 64, T: 128, E: 256, H: 512 };

@@ -20,14 +20,11 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import * as gl from "../src/index.js";
+import { cliArgs, lcgIds } from "./common.js";
 import { threadsStarted } from "../src/backends/fast/index.js";
 
 const args = process.argv.slice(2);
-const has = (name: string): boolean => args.includes(name);
-const value = (name: string, dflt: string): string => {
-  const i = args.indexOf(name);
-  return i >= 0 && i + 1 < args.length ? args[i + 1] : dflt;
-};
+const { has, value } = cliArgs(args);
 const quick = has("--quick");
 const configNames = value("--configs", quick ? "S" : "S,M").split(",");
 const cells = value("--cells", "rnn,lstm,gru").split(",") as Cell[];
@@ -127,15 +124,8 @@ function torchPython(): string | null {
   return null;
 }
 
-/** A small LCG so the ids do not depend on the library's generator. */
 function ids(n: number, V: number, seed: number): gl.Tensor {
-  const out = new Int32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s % V;
-  }
-  return gl.tensor(out, { dtype: "int32", shape: [n] });
+  return gl.tensor(lcgIds(n, V, seed), { dtype: "int32", shape: [n] });
 }
 
 interface Model { step(): void; infer(): void }

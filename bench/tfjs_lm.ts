@@ -19,6 +19,7 @@ import { createInterface } from "node:readline";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { getThreadsCount, setThreadsCount, setWasmPaths, version_wasm } from "@tensorflow/tfjs-backend-wasm";
+import { lcgIds } from "./common.js";
 
 const require = createRequire(import.meta.url);
 // In Node the wasm backend reads its .wasm files from the file system; point it at the package's.
@@ -30,15 +31,8 @@ if (!(await tf.setBackend("wasm"))) throw new Error("TF.js: the wasm backend did
 interface Setup { cell: "rnn" | "lstm" | "gru"; B: number; T: number; V: number; E: number; H: number }
 interface Model { train(): void; infer(): void }
 
-/** Deterministic ids from a small LCG (the values do not matter to the time, only their range). */
 function ids(n: number, V: number, seed: number): tf.Tensor1D {
-  const out = new Int32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s % V;
-  }
-  return tf.tensor1d(out, "int32");
+  return tf.tensor1d(lcgIds(n, V, seed), "int32");
 }
 
 function build(m: Setup): Model {

@@ -10,6 +10,7 @@ import { readFileSync } from "node:fs";
 import * as gl from "../src/index.js";
 import { threadsStarted } from "../src/backends/fast/index.js";
 import { ThreadPool } from "../src/backends/fast/threads.js";
+import { lcgIds } from "./common.js";
 
 // Per product shape and chunk rows: calls, wall ms in run(), ms this thread spent waiting for
 // workers after its last chunk, and how many chunks it ran itself.
@@ -42,13 +43,7 @@ const keep = process.argv.includes("keep");
 const B = 64, T = 128, V = 256, E = 256, H = 512;
 
 function ids(n: number, seed: number): gl.Tensor {
-  const out = new Int32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s % V;
-  }
-  return gl.tensor(out, { dtype: "int32", shape: [n] });
+  return gl.tensor(lcgIds(n, V, seed), { dtype: "int32", shape: [n] });
 }
 
 gl.setBackend("fast");
