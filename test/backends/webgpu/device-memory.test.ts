@@ -29,8 +29,9 @@ describe("webgpu device: memory", { skip }, () => {
       if (s % 50 === 0) created.push(gl.webgpu.deviceMemory()!.created);
     }
     const m = gl.webgpu.deviceMemory()!;
-    // A step allocates about 40 buffers: without recycling 150 steps would create about 6,000.
-    assert.ok(created[2] - created[1] <= 10, `buffers created at steps 50, 100, 150: ${created.join(", ")}`);
+    // A step allocates about 40 buffers: without recycling steps 100–150 would create about 2,000.
+    // When the collector runs moves the count a little (0 to 24 seen), so the bound leaves room.
+    assert.ok(created[2] - created[1] <= 100, `buffers created at steps 50, 100, 150: ${created.join(", ")}`);
     assert.ok(m.liveBytes + m.pooledBytes < 8 * 2 ** 20, `held: ${JSON.stringify(m)}`);
   });
 
