@@ -164,7 +164,7 @@ export class Seq2Seq extends Module {
     };
     // The padding mask is built on the host from the lengths; it joins the keys on their device.
     const mask = paddingMask(lengths, S, keys.dtype);
-    const padMask = mask && keys.dev ? mask.toDevice(keys.device) : mask;
+    const padMask = mask?.toDevice(keys.device) ?? null;
     return { keys, prepared: this.attention ? this.attention.prepare(keys) : null, padMask, init };
   }
 

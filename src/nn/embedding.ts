@@ -62,7 +62,7 @@ export class Embedding extends Module {
     // Same values, but padding positions read a detached copy, so their row gets no gradient.
     const pad = ids.eq(this.paddingIdx).unsqueeze(-1);
     // The ids are on the host; the mask joins the rows where they are.
-    const isPad = rows.dev ? pad.toDevice(rows.device) : pad;
+    const isPad = pad.toDevice(rows.device);
     return rows.detach().where(isPad, rows);
   }
 

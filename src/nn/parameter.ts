@@ -9,7 +9,7 @@ export class Parameter extends Tensor {
   constructor(value: Tensor, requiresGrad = true) {
     if (!(value instanceof Tensor)) throw new GradlabError(`Parameter: expected a Tensor, got ${value === null ? "null" : typeof value}`);
     const own = value.isContiguous() && value.offset === 0 && value.storage.length === value.numel();
-    super(own ? value.storage : value.dev ? value.detach().clone().storage : value.toArray(), [...value.shape]);
+    super(own ? value.storage : value.detach().clone().storage, [...value.shape]);
     if (requiresGrad) this.requiresGrad_(true);
   }
 }

@@ -260,8 +260,7 @@ export abstract class RecurrentBase extends Module {
     if (onDevice && this._hooks.length) {
       throw new DeviceError(`${op}: gradient-flow hooks read per-step gradients synchronously and run on the CPU only; this input is on ${seq.device}`);
     }
-    const cpuMask = lengths && (this.skip === "residual" || this.skip === "highway") ? lengthMask(T, B, lengths, dtype) : null;
-    const mask = cpuMask && onDevice ? cpuMask.toDevice(seq.device) : cpuMask;
+    const mask = lengths && (this.skip === "residual" || this.skip === "highway") ? lengthMask(T, B, lengths, dtype).toDevice(seq.device) : null;
     // On a device: its fused sequence kernels where it has them for this configuration, else the
     // step-by-step composite; either way every step goes into one command buffer, no read-back.
     const layerFn: typeof fusedLayer =

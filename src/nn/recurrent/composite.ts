@@ -77,7 +77,7 @@ export function compositeLayer(x: Tensor, p: LayerParams, h0: Tensor | null, c0:
     if (o.lengths) {
       const lengths = o.lengths;
       const flags = new Tensor(Int32Array.from(lengths, (L) => (t < L ? 1 : 0)), [B, 1]);
-      const active = x.dev ? flags.toDevice(x.device) : flags;
+      const active = flags.toDevice(x.device);
       h = where(active, h2, h);
       if (c) c = where(active, c2!, c);
       // Read y from the state, so that a state's gradient includes its output's, as in the fused node.

@@ -118,10 +118,8 @@ export class T5Stack extends Module {
     }
     // Masks are built on the host from host ids; they join the weights where those live.
     const dev = this.embed_tokens.weight.device;
-    if (dev !== "cpu") {
-      selfMask = selfMask?.toDevice(dev) ?? null;
-      encoderMask = encoderMask?.toDevice(dev) ?? null;
-    }
+    selfMask = selfMask?.toDevice(dev) ?? null;
+    encoderMask = encoderMask?.toDevice(dev) ?? null;
     let hidden = this.dropout.forward(this.embed_tokens.forward(inputIds));
     const hiddenStates: Tensor[] = [];
     let positionBias: Tensor | null = null;

@@ -25,7 +25,7 @@ export function dropout(x: Tensor, p = 0.5, training = true, gen: Generator = de
   for (let i = 0; i < mask.length; i++) mask[i] = gen.random() < p ? 0 : scale;
   // The mask is drawn on the host from the seeded generator, so a run is the same on every device.
   const m = new Tensor(mask, [...x.shape]);
-  return x.mul(x.dev ? m.toDevice(x.device) : m);
+  return x.mul(m.toDevice(x.device));
 }
 
 function normDims(x: Tensor, normalizedShape: readonly number[], op: string): number[] {

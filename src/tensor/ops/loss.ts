@@ -97,7 +97,7 @@ function compositeRows(x: Tensor, safe: Int32Array, keep: Int32Array, labelSmoot
     loss = loss.mul(1 - labelSmoothing).add(smooth.mul(labelSmoothing));
   }
   const weight = new Tensor(keep, [n]).to(loss.dtype);
-  return loss.mul(loss.dev ? weight.toDevice(loss.device) : weight);
+  return loss.mul(weight.toDevice(loss.device));
 }
 
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
@@ -117,7 +117,7 @@ export function nllLoss(logProbs: Tensor, target: Tensor, opts: { reduction?: Re
   const safe = Int32Array.from(tv, (k) => (k === ignoreIndex ? 0 : k));
   const keep = new Tensor(Int32Array.from(tv, (k) => (k === ignoreIndex ? 0 : 1)), [tv.length]);
   const weight = keep.to(logProbs.dtype);
-  const loss = gather(logProbs, 1, new Tensor(safe, [tv.length, 1])).reshape([-1]).neg().mul(logProbs.dev ? weight.toDevice(logProbs.device) : weight);
+  const loss = gather(logProbs, 1, new Tensor(safe, [tv.length, 1])).reshape([-1]).neg().mul(weight.toDevice(logProbs.device));
   if (reduction === "mean") return loss.sum().div(keep.sum().item());
   return reduce(loss, reduction, "nllLoss");
 }
