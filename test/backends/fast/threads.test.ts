@@ -23,10 +23,7 @@ test("setNumThreads takes positive integers, never exceeds the cores, and backen
 });
 
 test("products split over worker threads match the reference, packed or not, for every build", async (t) => {
-  if (gl.backendInfo().fast.cores < 2 || !gl.backendInfo().fast.sharedMemory) {
-    t.diagnostic("one core or no shared memory here: nothing to split");
-    return;
-  }
+  if (!canSplit(t)) return;
   for (const v of gl.backendInfo().fast.variants) {
     await setFastVariant(v);
     gl.setNumThreads(2);
@@ -73,11 +70,15 @@ test("small products stay on this thread", () => {
   assert.equal(par.pool, null);
 });
 
+/** Whether this machine can split work over threads; says why not in the test's output. */
+function canSplit(t: { diagnostic(msg: string): void }): boolean {
+  const ok = gl.backendInfo().fast.cores >= 2 && gl.backendInfo().fast.sharedMemory;
+  if (!ok) t.diagnostic("one core or no shared memory here: nothing to split");
+  return ok;
+}
+
 test("the thread count does not change a single bit of the result", async (t) => {
-  if (gl.backendInfo().fast.cores < 2 || !gl.backendInfo().fast.sharedMemory) {
-    t.diagnostic("one core or no shared memory here: nothing to split");
-    return;
-  }
+  if (!canSplit(t)) return;
   gl.setNumThreads(2);
   await threadsStarted();
   const rt = fastRuntime()!;
@@ -93,10 +94,7 @@ test("the thread count does not change a single bit of the result", async (t) =>
 });
 
 test("work arriving while the workers start up neither deadlocks nor goes wrong", (t) => {
-  if (gl.backendInfo().fast.cores < 2 || !gl.backendInfo().fast.sharedMemory) {
-    t.diagnostic("one core or no shared memory here: nothing to split");
-    return;
-  }
+  if (!canSplit(t)) return;
   // A fresh process that never yields while its worker starts: the first job can reach the
   // worker the moment it reports ready. Run apart, so a deadlock fails here instead of hanging.
   const code = `
@@ -119,10 +117,7 @@ test("work arriving while the workers start up neither deadlocks nor goes wrong"
 });
 
 test("back-to-back split products of different shapes claim only their own chunks", async (t) => {
-  if (gl.backendInfo().fast.cores < 2 || !gl.backendInfo().fast.sharedMemory) {
-    t.diagnostic("one core or no shared memory here: nothing to split");
-    return;
-  }
+  if (!canSplit(t)) return;
   // A worker still finishing one product (or woken late for it) must never run a chunk of the
   // next with the old arguments: alternate shapes whose chunk counts and row counts differ.
   gl.setNumThreads(2);
@@ -151,10 +146,7 @@ test("back-to-back split products of different shapes claim only their own chunk
 });
 
 test("a GRU layer's forward and backward do not change a bit with a second thread", async (t) => {
-  if (gl.backendInfo().fast.cores < 2 || !gl.backendInfo().fast.sharedMemory) {
-    t.diagnostic("one core or no shared memory here: nothing to split");
-    return;
-  }
+  if (!canSplit(t)) return;
   // B·3H·H·2 = 25 MFLOP per step: the recurrent products split, forward and backward.
   const [T, B, I, H] = [3, 64, 40, 256];
   gl.setBackend("fast");
