@@ -39,8 +39,9 @@ export class WebGpuDevice implements DeviceKernels {
   private readonly finalizer: FinalizationRegistry<GPUBuffer>;
   private liveCount = 0;
   private liveBytes = 0;
-  private newBytes = 0;
-  /** Garbage collections requested because new buffers passed the budget (see the constructor). */
+  /** Bytes handed out to tensors since the last requested collection. */
+  private sinceCollect = 0;
+  /** Garbage collections requested because the buffers handed out passed the budget (see the constructor). */
   gcNudges = 0;
   /** Buffers of dropped tensors returned to the pool. */
   recycled = 0;
@@ -64,18 +65,21 @@ export class WebGpuDevice implements DeviceKernels {
   }
 
   private handedOut(bytes: number): void {
-    this.newBytes += bytes;
-    if (this.gc && this.newBytes >= this.gcBudgetBytes) {
-      this.newBytes = 0;
+    this.sinceCollect += bytes;
+    if (this.gc && this.sinceCollect >= this.gcBudgetBytes) {
+      this.sinceCollect = 0;
       this.gcNudges++;
       this.gc();
     }
   }
 
   /** Live device buffers (tensors not yet found dead) and the pool, for leak checks. */
-  memory(): { live: number; liveBytes: number; pooled: number; pooledBytes: number; created: number } {
+  memory(): { live: number; liveBytes: number; pooled: number; pooledBytes: number; created: number; recycled: number; gcNudges: number } {
     const p = this.gpu.poolStats();
-    return { live: this.liveCount, liveBytes: this.liveBytes, pooled: p.buffers, pooledBytes: p.bytes, created: this.gpu.buffersCreated };
+    return {
+      live: this.liveCount, liveBytes: this.liveBytes, pooled: p.buffers, pooledBytes: p.bytes, created: this.gpu.buffersCreated,
+      recycled: this.recycled, gcNudges: this.gcNudges,
+    };
   }
 
   /** Frees a tensor's buffer now (it must not be used again). */
@@ -210,10 +214,8 @@ export class WebGpuDevice implements DeviceKernels {
 
   where(cond: DeviceView, a: DeviceView, b: DeviceView, out: DeviceBuffer): void {
     const ct = elem(out.dtype);
-    const ce = elem(cond.buf.dtype);
-    // The condition is tested in its own type; the shader converts every input to ct, so test x != 0 there.
+    // The shader converts every input, the condition too, to ct: nonzero is true.
     const expr = ct === "f32" ? "select(z, y, x != 0.0)" : "select(z, y, x != 0)";
-    void ce;
     this.elementwise("where", expr, ct, [cond, a, b], this.outView(out, a.shape), false);
   }
 

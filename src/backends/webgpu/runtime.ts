@@ -168,8 +168,6 @@ export class Gpu {
   submits = 0;
   /** Storage buffers created by alloc() because the pool had none of the size (for leak checks). */
   buffersCreated = 0;
-  /** Called when alloc() finds no pooled buffer of `bytes`, before it creates one: a chance to refill the pool. */
-  onPoolMiss: ((bytes: number) => void) | null = null;
 
   constructor(
     readonly device: GPUDevice,
@@ -239,9 +237,6 @@ export class Gpu {
     }
     const free = this.pool.get(size);
     if (free?.length) return free.pop()!;
-    this.onPoolMiss?.(size);
-    const again = this.pool.get(size);
-    if (again?.length) return again.pop()!;
     this.buffersCreated++;
     return this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
   }

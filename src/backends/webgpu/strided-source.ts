@@ -108,7 +108,6 @@ const BINARY_I: Partial<Record<BinaryOp, string>> = {
   eq: "select(0, 1, x == y)", ne: "select(0, 1, x != y)", lt: "select(0, 1, x < y)", le: "select(0, 1, x <= y)",
   gt: "select(0, 1, x > y)", ge: "select(0, 1, x >= y)",
 };
-const BOOL_OUT = new Set(["eq", "ne", "lt", "le", "gt", "ge", "isfinite", "isnan"]);
 
 /** The element type the op computes in: integers only where the op is exact on them. */
 export function computeType(op: string, kind: "unary" | "binary", inputs: Elem[]): Elem {
@@ -168,9 +167,6 @@ export function binaryExpr(op: BinaryOp, ct: Elem): string {
   return e;
 }
 
-export function isBoolOp(op: string): boolean {
-  return BOOL_OUT.has(op);
-}
 
 /** clamp with optional bounds (flags bit 0: min, bit 1: max); NaN passes through, as in PyTorch. */
 export function clampExpr(ct: Elem): string {
