@@ -149,7 +149,8 @@ export class WebGpuDevice implements DeviceKernels {
     const dtype: DType = d instanceof Int32Array ? "int32" : d instanceof Float32Array ? "float32" : "float64";
     if (dtype === "float64") throw new DTypeError("webgpu: float64 tensors stay on the CPU (WebGPU has no float64); convert with .float() first");
     const n = count(src.shape);
-    const dense = src.offset === 0 && d.length === n && src.strides.every((s, i) => s === contiguousStrides(src.shape)[i] || src.shape[i] === 1);
+    const own = contiguousStrides(src.shape);
+    const dense = src.offset === 0 && d.length === n && src.strides.every((s, i) => s === own[i] || src.shape[i] === 1);
     const values = dense ? (d as Float32Array | Int32Array) : hostDense(src, dtype === "int32" ? new Int32Array(n) : new Float32Array(n));
     return this.fresh(values, dtype, true);
   }
